@@ -1,0 +1,48 @@
+package kernel
+
+import "time"
+
+// The trap constructors below build the traps a step machine returns, in
+// the manner of pyos's "yield GetTid()". A Go task makes the same traps
+// through the methods of Sys.
+
+// Yield returns the trap that gives up the CPU. Its result is 0.
+func Yield() Trap { return Trap{Op: OpYield} }
+
+// GetTid returns the trap whose result is the caller's TID.
+func GetTid() Trap { return Trap{Op: OpGetTid} }
+
+// NewTask returns the trap that spawns t. Its result is the new TID, or
+// CodeInvalid for the zero Task.
+func NewTask(t Task) Trap { return Trap{Op: OpNewTask, Task: t} }
+
+// KillTask returns the trap that kills task tid. Its result is 1 if the
+// task existed, else 0.
+func KillTask(tid TID) Trap { return Trap{Op: OpKillTask, A: uintptr(tid)} }
+
+// WaitTask returns the trap that waits until task tid ends. Its result is 1
+// after the task ended, or 0 at once if there is no such task or tid is the
+// caller's own TID.
+func WaitTask(tid TID) Trap { return Trap{Op: OpWaitTask, A: uintptr(tid)} }
+
+// ReadWait returns the trap that waits until fd is readable. Its result is
+// 0, or CodeBadFD, CodeFDSet or CodeIOFailed.
+func ReadWait(fd int) Trap { return Trap{Op: OpReadWait, A: uintptr(fd)} }
+
+// WriteWait returns the trap that waits until fd is writable, with results
+// as for ReadWait.
+func WriteWait(fd int) Trap { return Trap{Op: OpWriteWait, A: uintptr(fd)} }
+
+// Sleep returns the trap that suspends the caller for at least d. Its
+// result is 0.
+func Sleep(d time.Duration) Trap { return Trap{Op: OpSleep, A: uintptr(max(d, 0))} }
+
+// Exit returns the trap that ends a step machine with exit value v: the
+// task ends, or, for a sub-machine, v is the result of the caller's Call.
+func Exit(v int64) Trap { return Trap{Op: OpExit, A: uintptr(v)} }
+
+// Call returns the trap that runs task t as a sub-machine of the caller,
+// on the caller's task: the caller is suspended until t exits, and t's
+// exit value is the trap's result. Its result is CodeInvalid for the
+// zero Task.
+func Call(t Task) Trap { return Trap{Op: OpCall, Task: t} }

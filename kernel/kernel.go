@@ -1,0 +1,618 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Errors returned by Run.
+var (
+	// ErrDeadlock is returned by Run when tasks remain but none can ever
+	// run again: every one waits for another task, none for I/O or a
+	// timer. Run kills them before returning it.
+	ErrDeadlock = errors.New("kernel: deadlock: all tasks wait for each other")
+
+	// ErrRunning is returned by Run when the kernel is already running.
+	ErrRunning = errors.New("kernel: Run called while running")
+)
+
+// A Kernel is a trap-driven scheduler of tasks: the operating system of
+// Beazley's pyos. Create one with New, give it tasks with Spawn, and call
+// Run. A Kernel is not safe for concurrent use, except for Stop.
+type Kernel struct {
+	tasks   map[TID]*task // pyos's taskmap
+	ready   ring          // pyos's ready queue
+	timers  timers        // sleeping tasks
+	fds     []fdWaits     // tasks in ReadWait/WriteWait, by fd
+	nio     int           // number of tasks in ReadWait/WriteWait
+	nextTID TID
+	seq     uint64
+	budget  int   // tasks to run before the next poll
+	cur     *task // the task whose body runs now, for panics of step bodies
+	panics  map[TID]any
+
+	log, trace io.Writer
+	pollerName string
+	p          poller
+	fdLimit    int
+	evs        []event
+	epoch      time.Time
+
+	running atomic.Bool
+	stopped atomic.Bool
+	wakeMu  sync.Mutex // guards wakefd against Stop
+	wakefd  int        // eventfd that wakes the poller for Stop, or -1
+}
+
+// fdWaits are the tasks waiting on one fd.
+type fdWaits struct {
+	r, w []*task
+}
+
+func (w *fdWaits) want() uint32 {
+	var ev uint32
+	if len(w.r) > 0 {
+		ev |= evRead
+	}
+	if len(w.w) > 0 {
+		ev |= evWrite
+	}
+	return ev
+}
+
+// An Option configures a Kernel made by New.
+type Option func(*Kernel)
+
+// WithLog makes the kernel write "Task N terminated" to w each time a task
+// ends, as pyos's scheduler prints. By default nothing is written.
+func WithLog(w io.Writer) Option {
+	return func(k *Kernel) { k.log = w }
+}
+
+// WithTrace makes the kernel write one line to w per trap, in the manner of
+// strace: "[tid] Op(args) = result". A trap that blocks is written when it
+// completes. The ends of tasks are written as "[tid] +++ exited +++",
+// "+++ killed +++" or "+++ panic: value +++".
+func WithTrace(w io.Writer) Option {
+	return func(k *Kernel) { k.trace = w }
+}
+
+// WithPoller selects how the kernel waits for I/O: "select" (the default),
+// "poll" or "epoll". New accepts any name; Run fails with an error for a
+// name not in Pollers.
+func WithPoller(name string) Option {
+	return func(k *Kernel) { k.pollerName = name }
+}
+
+// New returns a kernel with no tasks.
+func New(opts ...Option) *Kernel {
+	k := &Kernel{
+		tasks:      make(map[TID]*task),
+		panics:     make(map[TID]any),
+		pollerName: "select",
+		wakefd:     -1,
+	}
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
+
+// Spawn adds a task to the kernel, at the end of the ready queue, and
+// returns its TID. It returns 0 for the zero Task. Spawn may be called
+// before Run or by code running inside a task; tasks normally use the
+// NewTask trap instead.
+func (k *Kernel) Spawn(t Task) TID {
+	if t.b == nil {
+		return 0
+	}
+	return k.spawn(t.b)
+}
+
+func (k *Kernel) spawn(b body) TID {
+	k.nextTID++
+	t := &task{k: k, tid: k.nextTID, body: b, state: sReady, hidx: -1}
+	k.tasks[t.tid] = t
+	k.ready.push(t)
+	return t.tid
+}
+
+// NumTasks returns the number of tasks that have not ended.
+func (k *Kernel) NumTasks() int { return len(k.tasks) }
+
+// Panic returns the value a task panicked with, if task tid ended by
+// panicking. It must not be called while Run runs, except from a task.
+func (k *Kernel) Panic(tid TID) (v any, ok bool) {
+	v, ok = k.panics[tid]
+	return v, ok
+}
+
+// Stop ends the kernel: it wakes Run if it waits for I/O or a timer, and
+// Run then kills every task (a Go task's defers run) and returns nil.
+// Stop is permanent: a stopped kernel's Run kills its tasks at once.
+// Stop is safe to call from any goroutine, for example one that receives
+// signals; a task spinning without traps cannot be stopped.
+func (k *Kernel) Stop() {
+	k.stopped.Store(true)
+	k.wakeMu.Lock()
+	defer k.wakeMu.Unlock()
+	if k.wakefd >= 0 {
+		var one = [8]byte{1}
+		unix.Write(k.wakefd, one[:])
+	}
+}
+
+// Run runs the tasks until none is left, or until Stop. It returns an error
+// only for a fault of the kernel itself (the poller failed, an unknown
+// poller name) or for ErrDeadlock; tasks that panic or fail traps do not
+// make it fail. When it returns an error it has killed the remaining tasks.
+func (k *Kernel) Run() error {
+	if !k.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer k.running.Store(false)
+	if err := k.start(); err != nil {
+		k.killAll()
+		return err
+	}
+	defer k.shutdown()
+	for len(k.tasks) > 0 {
+		if err := k.loop(); err != nil {
+			k.killAll()
+			return err
+		}
+	}
+	return nil
+}
+
+// start makes the poller and the eventfd Stop writes to.
+func (k *Kernel) start() error {
+	p, limit, err := newPoller(k.pollerName)
+	if err != nil {
+		return err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		p.close()
+		return fmt.Errorf("kernel: eventfd: %w", err)
+	}
+	if err := p.watch(efd, evRead); err != nil {
+		p.close()
+		unix.Close(efd)
+		return fmt.Errorf("kernel: cannot watch the wakeup eventfd %d: %w", efd, err)
+	}
+	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
+	k.wakeMu.Lock()
+	k.wakefd = efd
+	k.wakeMu.Unlock()
+	k.budget = 0
+	return nil
+}
+
+// shutdown releases what start made. No task is left, so no fd is watched
+// but the eventfd.
+func (k *Kernel) shutdown() {
+	k.wakeMu.Lock()
+	unix.Close(k.wakefd)
+	k.wakefd = -1
+	k.wakeMu.Unlock()
+	k.p.close()
+	k.p = nil
+	k.fds = nil
+	k.evs = nil
+}
+
+// loop is the scheduler's main loop: pyos's mainloop. It returns early,
+// with a nil error, after a step body panicked, so that Run can call it
+// again with the panic handled.
+func (k *Kernel) loop() (err error) {
+	defer func() {
+		if k.cur == nil {
+			return // no panic, or one Run must not swallow (re-raised below)
+		}
+		t := k.cur
+		k.cur = nil
+		p := recover()
+		k.crash(t, p)
+	}()
+	for len(k.tasks) > 0 {
+		if k.budget == 0 || k.ready.n == 0 {
+			// Part 7's I/O task, folded into the loop: poll once per
+			// pass over the tasks that were ready, without blocking
+			// while tasks are ready.
+			if err := k.poll(); err != nil {
+				return err
+			}
+			if k.stopped.Load() {
+				k.killAll()
+				return nil
+			}
+			k.budget = k.ready.n
+			continue
+		}
+		k.budget--
+		k.run(k.ready.pop())
+	}
+	return nil
+}
+
+// run resumes t and handles its trap: pyos's Task.run (with the trampoline
+// of Part 8) and the system call handlers.
+func (k *Kernel) run(t *task) {
+	t.state = sRunning
+	r := t.result
+	for {
+		k.cur = t
+		tr := t.body.resume(t, r)
+		k.cur = nil
+		switch tr.Op {
+		case OpYield:
+			if k.trace != nil {
+				k.traceTrap(t, tr.Op, 0, nil, 0)
+			}
+			t.result = 0
+			t.state = sReady
+			k.ready.push(t)
+			return
+		case OpExit:
+			n := len(t.stack)
+			if n == 0 {
+				if k.trace != nil {
+					k.traceTrap(t, tr.Op, tr.A, nil, -1)
+					k.traceEnd(t, "exited")
+				}
+				k.exit(t)
+				return
+			}
+			// A sub-machine returned: pop its caller and send it the
+			// exit value.
+			if k.trace != nil {
+				k.traceTrap(t, OpCall, 0, t.body, int64(tr.A))
+			}
+			t.body = t.stack[n-1]
+			t.stack[n-1] = nil
+			t.stack = t.stack[:n-1]
+			r = int64(tr.A)
+			continue
+		case OpCall:
+			if tr.Task.b != nil {
+				t.stack = append(t.stack, t.body)
+				t.body = tr.Task.b
+				r = 0
+				continue
+			}
+		}
+		if k.syscall(t, tr) {
+			return // blocked, or ended
+		}
+		t.state = sReady
+		k.ready.push(t)
+		return
+	}
+}
+
+// syscall handles trap tr of the running task t. It sets t.result and
+// returns false if t is to be rescheduled, or returns true if t blocked or
+// ended.
+func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
+	var r int64
+	switch tr.Op {
+	case OpGetTid:
+		r = int64(t.tid)
+	case OpNewTask:
+		if tr.Task.b == nil {
+			r = int64(CodeInvalid)
+		} else {
+			r = int64(k.spawn(tr.Task.b))
+		}
+	case OpKillTask:
+		target := k.tasks[TID(tr.A)]
+		switch {
+		case target == nil:
+			r = 0
+		case target == t:
+			if k.trace != nil {
+				k.traceTrap(t, tr.Op, tr.A, nil, 1)
+			}
+			k.kill(t)
+			return true
+		default:
+			k.kill(target)
+			r = 1
+		}
+	case OpWaitTask:
+		target := k.tasks[TID(tr.A)]
+		if target == nil || target == t || target.state == sDying {
+			r = 0
+			break
+		}
+		t.state, t.op, t.arg = sWait, tr.Op, tr.A
+		t.waitFor = target
+		target.waiters = append(target.waiters, t)
+		return true
+	case OpReadWait, OpWriteWait:
+		var ok bool
+		if r, ok = k.ioWait(t, tr.Op, int(tr.A)); ok {
+			return true
+		}
+	case OpSleep:
+		d := int64(tr.A)
+		if d <= 0 {
+			break // like Yield
+		}
+		now := k.now()
+		t.when = now + d
+		if t.when < now {
+			t.when = math.MaxInt64
+		}
+		k.seq++
+		t.seq = k.seq
+		t.state, t.op, t.arg = sSleep, tr.Op, tr.A
+		k.timers.push(t)
+		return true
+	case OpCall:
+		r = int64(CodeInvalid) // a call of the zero Task
+	default:
+		r = int64(CodeNoSys)
+	}
+	if k.trace != nil {
+		k.traceTrap(t, tr.Op, tr.A, tr.Task.b, r)
+	}
+	t.result = r
+	return false
+}
+
+// ioWait puts t in the wait of op (ReadWait or WriteWait) on fd. It
+// returns ok if t now waits, or the result word to return at once.
+func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
+	if fd < 0 {
+		return int64(CodeBadFD), false
+	}
+	if fd >= k.fdLimit {
+		return int64(CodeFDSet), false
+	}
+	k.fds = growTo(k.fds, fd)
+	w := &k.fds[fd]
+	ev := evRead
+	if op == OpWriteWait {
+		ev = evWrite
+	}
+	if err := k.p.watch(fd, w.want()|ev); err != nil {
+		if err == unix.EPERM {
+			return 0, false // epoll: a regular file, always ready
+		}
+		return errCode(err), false
+	}
+	if op == OpWriteWait {
+		w.w = append(w.w, t)
+	} else {
+		w.r = append(w.r, t)
+	}
+	t.state, t.op, t.arg = sIO, op, uintptr(fd)
+	t.fd, t.write = fd, op == OpWriteWait
+	k.nio++
+	return 0, true
+}
+
+// errCode maps a poller error to a trap result word.
+func errCode(err error) int64 {
+	switch err {
+	case unix.EBADF:
+		return int64(CodeBadFD)
+	case unix.ERANGE:
+		return int64(CodeFDSet)
+	}
+	return int64(CodeIOFailed)
+}
+
+// poll waits for I/O and timers, without blocking while tasks are ready.
+func (k *Kernel) poll() error {
+	if k.stopped.Load() {
+		return nil
+	}
+	if len(k.timers) > 0 {
+		k.expire()
+	}
+	timeout := time.Duration(0)
+	if k.ready.n == 0 {
+		switch {
+		case len(k.timers) > 0:
+			timeout = max(time.Duration(k.timers[0].when-k.now()), 0)
+		case k.nio == 0:
+			k.killAll()
+			return ErrDeadlock
+		default:
+			timeout = -1
+		}
+	} else if k.nio == 0 {
+		return nil // nothing to poll for; Stop is seen through k.stopped
+	}
+	evs, err := k.p.wait(timeout, k.evs[:0])
+	k.evs = evs[:0]
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if e.fd == k.wakefd {
+			var b [8]byte
+			unix.Read(k.wakefd, b[:])
+			k.p.watch(k.wakefd, evRead)
+			continue
+		}
+		k.ioReady(e.fd, e.ev)
+	}
+	if len(k.timers) > 0 {
+		k.expire()
+	}
+	return nil
+}
+
+// now reads the kernel's monotonic clock, in nanoseconds.
+func (k *Kernel) now() int64 { return int64(time.Since(k.epoch)) }
+
+// expire makes the tasks whose sleep is over ready, earliest first.
+func (k *Kernel) expire() {
+	now := k.now()
+	for len(k.timers) > 0 && k.timers[0].when <= now {
+		k.wake(k.timers.remove(0), 0)
+	}
+}
+
+// ioReady wakes the tasks waiting on fd for the readiness in ev.
+func (k *Kernel) ioReady(fd int, ev uint32) {
+	if fd >= len(k.fds) {
+		return
+	}
+	w := &k.fds[fd]
+	if ev&evBad != 0 {
+		k.wakeList(&w.r, int64(CodeBadFD))
+		k.wakeList(&w.w, int64(CodeBadFD))
+		return
+	}
+	if ev&evRead != 0 {
+		k.wakeList(&w.r, 0)
+	}
+	if ev&evWrite != 0 {
+		k.wakeList(&w.w, 0)
+	}
+	if want := w.want(); want != 0 {
+		if err := k.p.watch(fd, want); err != nil {
+			code := errCode(err)
+			k.wakeList(&w.r, code)
+			k.wakeList(&w.w, code)
+		}
+	}
+}
+
+// wakeList wakes every task in *l with result r and empties the list.
+func (k *Kernel) wakeList(l *[]*task, r int64) {
+	for i, t := range *l {
+		k.nio--
+		k.wake(t, r)
+		(*l)[i] = nil
+	}
+	*l = (*l)[:0]
+}
+
+// wake makes a blocked task ready with result r for its trap.
+func (k *Kernel) wake(t *task, r int64) {
+	if k.trace != nil {
+		k.traceTrap(t, t.op, t.arg, nil, r)
+	}
+	t.result = r
+	t.state = sReady
+	k.ready.push(t)
+}
+
+// unwait takes t out of whatever it waits in: the ready queue, an fd wait,
+// the timer heap or another task's exit waiters.
+func (k *Kernel) unwait(t *task) {
+	switch t.state {
+	case sReady:
+		k.ready.remove(t)
+	case sWait:
+		t.waitFor.waiters = deleteTask(t.waitFor.waiters, t)
+		t.waitFor = nil
+	case sIO:
+		w := &k.fds[t.fd]
+		if t.write {
+			w.w = deleteTask(w.w, t)
+		} else {
+			w.r = deleteTask(w.r, t)
+		}
+		k.nio--
+		k.p.watch(t.fd, w.want())
+	case sSleep:
+		k.timers.remove(t.hidx)
+	}
+}
+
+func deleteTask(l []*task, t *task) []*task {
+	if i := slices.Index(l, t); i >= 0 {
+		l = slices.Delete(l, i, i+1)
+	}
+	return l
+}
+
+// kill ends t wherever it is: pyos's KillTask, which closes the generator.
+// Its body's cleanup runs now (a Go task's defers) and it never runs again.
+func (k *Kernel) kill(t *task) {
+	if t.state == sDying || t.state == sDead {
+		return
+	}
+	k.unwait(t)
+	t.state = sDying
+	if k.trace != nil {
+		k.traceEnd(t, "killed")
+	}
+	t.body.kill(t)
+	for i := len(t.stack) - 1; i >= 0; i-- {
+		t.stack[i].kill(t)
+	}
+	k.exit(t)
+}
+
+// exit removes an ended task and wakes the tasks waiting for it.
+func (k *Kernel) exit(t *task) {
+	delete(k.tasks, t.tid)
+	t.state = sDead
+	t.body, t.stack = nil, nil
+	if k.log != nil {
+		fmt.Fprintf(k.log, "Task %d terminated\n", t.tid)
+	}
+	for _, w := range t.waiters {
+		w.waitFor = nil
+		k.wake(w, 1)
+	}
+	t.waiters = nil
+}
+
+// crash ends t, whose body panicked with p while it ran, and records p.
+func (k *Kernel) crash(t *task, p any) {
+	k.recordPanic(t, p)
+	// The callers of the panicking sub-machine clean up as if killed.
+	for i := len(t.stack) - 1; i >= 0; i-- {
+		t.stack[i].kill(t)
+	}
+	k.exit(t)
+}
+
+func (k *Kernel) recordPanic(t *task, p any) {
+	k.panics[t.tid] = p
+	if k.trace != nil {
+		k.traceEnd(t, fmt.Sprintf("panic: %v", p))
+	}
+}
+
+// killAll kills every task, lowest TID first, for Stop and kernel faults.
+func (k *Kernel) killAll() {
+	for len(k.tasks) > 0 {
+		// Empty the ready queue first: removing tasks one by one from
+		// its middle would be quadratic.
+		for k.ready.n > 0 {
+			k.ready.pop().state = sRunning
+		}
+		tids := make([]TID, 0, len(k.tasks))
+		for tid := range k.tasks {
+			tids = append(tids, tid)
+		}
+		slices.Sort(tids)
+		for _, tid := range tids {
+			if t := k.tasks[tid]; t != nil {
+				k.kill(t)
+			}
+		}
+	}
+	for k.ready.n > 0 {
+		k.ready.pop()
+	}
+	k.budget = 0
+}

@@ -1,0 +1,374 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Readiness bits exchanged between the kernel and its poller.
+const (
+	evRead  uint32 = 1 << iota // readable, or hung up, or in error
+	evWrite                    // writable, or hung up, or in error
+	evBad                      // the fd is not open (POLLNVAL, EBADF)
+)
+
+// fdSetSize is FD_SETSIZE: select cannot wait on fds at or above it.
+const fdSetSize = 1024
+
+// event is one ready fd reported by a poller.
+type event struct {
+	fd int
+	ev uint32
+}
+
+// poller is the kernel's I/O readiness interface, implemented with
+// select(2), poll(2) and epoll(7).
+//
+// A watched fd is reported by wait at most once: once reported it is no
+// longer watched, and the kernel watches it again if tasks still wait on it.
+type poller interface {
+	// watch sets the readiness fd is waited for: evRead, evWrite, both,
+	// or 0 to stop watching it. It fails with EBADF for a closed fd where
+	// the mechanism can tell at once (epoll).
+	watch(fd int, ev uint32) error
+
+	// wait waits until a watched fd is ready or timeout passes
+	// (negative: no timeout; zero: just look) and appends what it found
+	// to evs. A watched fd that turns out not to be open is reported
+	// with evBad rather than failing the whole wait.
+	wait(timeout time.Duration, evs []event) ([]event, error)
+
+	// close releases the poller's own resources.
+	close() error
+}
+
+// pollerNames lists the pollers WithPoller accepts.
+var pollerNames = []string{"select", "poll", "epoll"}
+
+// Pollers returns the names WithPoller accepts: "select", "poll" and
+// "epoll".
+func Pollers() []string {
+	return append([]string(nil), pollerNames...)
+}
+
+// newPoller makes the named poller. limit is the first fd it cannot wait
+// on (FD_SETSIZE for select).
+func newPoller(name string) (p poller, limit int, err error) {
+	switch name {
+	case "select":
+		return &selectPoller{}, fdSetSize, nil
+	case "poll":
+		return &pollPoller{}, math.MaxInt32, nil
+	case "epoll":
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			return nil, 0, fmt.Errorf("kernel: epoll_create1: %w", err)
+		}
+		return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256)}, math.MaxInt32, nil
+	}
+	return nil, 0, fmt.Errorf("kernel: unknown poller %q (want select, poll or epoll)", name)
+}
+
+// msTimeout converts a wait timeout to poll(2)'s milliseconds, rounding up.
+func msTimeout(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > math.MaxInt32 {
+		ms = math.MaxInt32
+	}
+	return int(ms)
+}
+
+// growTo returns s extended with zeros so that s[i] is valid.
+func growTo[T any](s []T, i int) []T {
+	if i < len(s) {
+		return s
+	}
+	n := 2 * len(s)
+	if n <= i {
+		n = i + 1
+	}
+	if n < 64 {
+		n = 64
+	}
+	return append(s, make([]T, n-len(s))...)
+}
+
+// fdOpen reports whether fd is an open file descriptor.
+func fdOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err != unix.EBADF
+}
+
+// selectPoller waits with select(2), the study's baseline: every wait
+// passes, and the kernel scans, the whole fd set.
+type selectPoller struct {
+	fds  []int    // watched fds, dense
+	evs  []uint32 // events wanted for fds[i]
+	pos  []int32  // pos[fd] is 1 + the index of fd in fds, or 0
+	r, w unix.FdSet
+}
+
+func (p *selectPoller) watch(fd int, ev uint32) error {
+	if fd < 0 || fd >= fdSetSize {
+		return unix.ERANGE
+	}
+	p.pos = growTo(p.pos, fd)
+	i := int(p.pos[fd]) - 1
+	if ev == 0 {
+		if i >= 0 {
+			p.drop(i)
+		}
+		return nil
+	}
+	if i < 0 {
+		p.fds = append(p.fds, fd)
+		p.evs = append(p.evs, 0)
+		i = len(p.fds) - 1
+		p.pos[fd] = int32(i + 1)
+	}
+	p.evs[i] = ev
+	p.r.Clear(fd)
+	p.w.Clear(fd)
+	if ev&evRead != 0 {
+		p.r.Set(fd)
+	}
+	if ev&evWrite != 0 {
+		p.w.Set(fd)
+	}
+	return nil
+}
+
+// drop stops watching fds[i], moving the last watched fd into its place.
+func (p *selectPoller) drop(i int) {
+	fd := p.fds[i]
+	p.r.Clear(fd)
+	p.w.Clear(fd)
+	p.pos[fd] = 0
+	last := len(p.fds) - 1
+	if i != last {
+		p.fds[i], p.evs[i] = p.fds[last], p.evs[last]
+		p.pos[p.fds[i]] = int32(i + 1)
+	}
+	p.fds, p.evs = p.fds[:last], p.evs[:last]
+}
+
+func (p *selectPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
+	nfd := 0
+	for _, fd := range p.fds {
+		nfd = max(nfd, fd+1)
+	}
+	r, w := p.r, p.w
+	var tv *unix.Timeval
+	if timeout >= 0 {
+		t := unix.NsecToTimeval(int64(timeout + time.Microsecond - 1))
+		tv = &t
+	}
+	_, err := unix.Select(nfd, &r, &w, nil, tv)
+	switch err {
+	case nil:
+	case unix.EINTR:
+		return evs, nil
+	case unix.EBADF:
+		// One or more watched fds were closed while waited on:
+		// find them and report only those.
+		for i := 0; i < len(p.fds); {
+			if fd := p.fds[i]; !fdOpen(fd) {
+				evs = append(evs, event{fd, evBad})
+				p.drop(i)
+				continue
+			}
+			i++
+		}
+		if len(evs) == 0 {
+			return evs, fmt.Errorf("kernel: select: %w", err)
+		}
+		return evs, nil
+	default:
+		return evs, fmt.Errorf("kernel: select: %w", err)
+	}
+	for i := 0; i < len(p.fds); {
+		fd := p.fds[i]
+		var ev uint32
+		if r.IsSet(fd) {
+			ev |= evRead
+		}
+		if w.IsSet(fd) {
+			ev |= evWrite
+		}
+		if ev == 0 {
+			i++
+			continue
+		}
+		evs = append(evs, event{fd, ev})
+		p.drop(i)
+	}
+	return evs, nil
+}
+
+func (p *selectPoller) close() error { return nil }
+
+// pollPoller waits with poll(2): no FD_SETSIZE limit, but still a pass
+// over every watched fd per wait.
+type pollPoller struct {
+	pfds []unix.PollFd
+	pos  []int32 // pos[fd] is 1 + the index of fd in pfds, or 0
+}
+
+func (p *pollPoller) watch(fd int, ev uint32) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	p.pos = growTo(p.pos, fd)
+	i := int(p.pos[fd]) - 1
+	if ev == 0 {
+		if i >= 0 {
+			p.drop(i)
+		}
+		return nil
+	}
+	if i < 0 {
+		p.pfds = append(p.pfds, unix.PollFd{Fd: int32(fd)})
+		i = len(p.pfds) - 1
+		p.pos[fd] = int32(i + 1)
+	}
+	var e int16
+	if ev&evRead != 0 {
+		e |= unix.POLLIN
+	}
+	if ev&evWrite != 0 {
+		e |= unix.POLLOUT
+	}
+	p.pfds[i].Events = e
+	return nil
+}
+
+func (p *pollPoller) drop(i int) {
+	p.pos[p.pfds[i].Fd] = 0
+	last := len(p.pfds) - 1
+	if i != last {
+		p.pfds[i] = p.pfds[last]
+		p.pos[p.pfds[i].Fd] = int32(i + 1)
+	}
+	p.pfds = p.pfds[:last]
+}
+
+func (p *pollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
+	n, err := unix.Poll(p.pfds, msTimeout(timeout))
+	if err == unix.EINTR || n == 0 {
+		return evs, nil
+	}
+	if err != nil {
+		return evs, fmt.Errorf("kernel: poll: %w", err)
+	}
+	for i := 0; i < len(p.pfds); {
+		re := p.pfds[i].Revents
+		if re == 0 {
+			i++
+			continue
+		}
+		var ev uint32
+		if re&unix.POLLNVAL != 0 {
+			ev = evBad
+		} else {
+			if re&(unix.POLLIN|unix.POLLHUP|unix.POLLERR|unix.POLLRDHUP) != 0 {
+				ev |= evRead
+			}
+			if re&(unix.POLLOUT|unix.POLLHUP|unix.POLLERR) != 0 {
+				ev |= evWrite
+			}
+		}
+		evs = append(evs, event{int(p.pfds[i].Fd), ev})
+		p.pfds[i].Revents = 0
+		p.drop(i) // moves an unvisited entry (revents filled) into i
+	}
+	return evs, nil
+}
+
+func (p *pollPoller) close() error { return nil }
+
+// epollPoller waits with epoll(7): the kernel keeps the interest set, so a
+// wait costs the same with 10 or 10,000 idle fds. Registrations are
+// one-shot: a reported fd is disarmed by the OS itself and re-armed with
+// EPOLL_CTL_MOD when tasks wait on it again, which also copes with fds
+// closed and reused behind the kernel's back (MOD fails with ENOENT and
+// the fd is added anew).
+type epollPoller struct {
+	epfd int
+	st   []uint8 // per fd: bit 0 registered, bits 1-2 the armed events
+	buf  []unix.EpollEvent
+}
+
+const epollReg = 1
+
+func (p *epollPoller) watch(fd int, ev uint32) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	p.st = growTo(p.st, fd)
+	s := p.st[fd]
+	if uint32(s>>1) == ev && (ev == 0 || s&epollReg != 0) {
+		return nil
+	}
+	if ev == 0 {
+		// Waiters left (killed): drop the registration.
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		p.st[fd] = 0
+		return nil
+	}
+	e := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: int32(fd)}
+	if ev&evRead != 0 {
+		e.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if ev&evWrite != 0 {
+		e.Events |= unix.EPOLLOUT
+	}
+	op := unix.EPOLL_CTL_ADD
+	if s&epollReg != 0 {
+		op = unix.EPOLL_CTL_MOD
+	}
+	err := unix.EpollCtl(p.epfd, op, fd, &e)
+	switch {
+	case op == unix.EPOLL_CTL_MOD && err == unix.ENOENT:
+		// The fd was closed and its number reused since we saw it.
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &e)
+	case op == unix.EPOLL_CTL_ADD && err == unix.EEXIST:
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &e)
+	}
+	if err != nil {
+		p.st[fd] = 0
+		return err
+	}
+	p.st[fd] = epollReg | uint8(ev<<1)
+	return nil
+}
+
+func (p *epollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
+	n, err := unix.EpollWait(p.epfd, p.buf, msTimeout(timeout))
+	if err == unix.EINTR {
+		return evs, nil
+	}
+	if err != nil {
+		return evs, fmt.Errorf("kernel: epoll_wait: %w", err)
+	}
+	for _, e := range p.buf[:n] {
+		fd := int(e.Fd)
+		var ev uint32
+		if e.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 {
+			ev |= evRead
+		}
+		if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			ev |= evWrite
+		}
+		p.st[fd] = epollReg // one-shot: disarmed, still registered
+		evs = append(evs, event{fd, ev})
+	}
+	return evs, nil
+}
+
+func (p *epollPoller) close() error { return unix.Close(p.epfd) }

@@ -1,0 +1,191 @@
+package kernel
+
+// TID is a task identifier. The kernel numbers tasks from 1 in the order
+// they are spawned; 0 is never a task.
+type TID int
+
+// A Task is code the kernel can run: a stackful Go function (see Go) or a
+// stackless step machine (see Step). Tasks never see the kernel; their
+// only interface to it is the Trap. The zero Task is not a valid task.
+//
+// A Task value is meant to be spawned (or called, for step sub-machines)
+// once. Spawning the same value twice makes two tasks share one body, as
+// two Python tasks would share one generator object.
+type Task struct {
+	b body
+}
+
+// body is a kind of task as the scheduler sees it. Every kind (Go, step,
+// and later native tasks) implements it; the scheduler knows nothing else
+// about a task's code.
+type body interface {
+	// resume runs the body until its next trap and returns that trap.
+	// r is the result word of the trap the body is suspended in (0 on the
+	// first resume; the exit value of a sub-machine after OpCall). A body
+	// that has ended returns a trap with Op OpExit and its exit value in
+	// A, and is not resumed again.
+	resume(t *task, r int64) Trap
+
+	// kill ends a suspended body that has not ended. It runs the body's
+	// cleanup (a Go task's defers, a step machine's Kill method) but never
+	// lets it trap. The scheduler calls it at most once, never while the
+	// body runs, and never after resume reported OpExit.
+	kill(t *task)
+}
+
+// state is where a task is in the scheduler.
+type state uint8
+
+const (
+	sReady   state = iota + 1 // in the ready queue
+	sRunning                  // being resumed, or its trap being handled
+	sWait                     // in WaitTask: on waitFor's waiters list
+	sIO                       // in ReadWait or WriteWait: on fds[fd]
+	sSleep                    // in Sleep: in the timer heap
+	sDying                    // being killed: its cleanup runs
+	sDead                     // ended
+)
+
+// task is the kernel's record of one task: pyos's Task object.
+type task struct {
+	k      *Kernel
+	tid    TID
+	state  state
+	body   body   // the body that runs now: the task's or a sub-machine's
+	stack  []body // callers suspended in OpCall (the trampoline of Part 8)
+	result int64  // result word of the trap it is suspended in (pyos's sendval)
+
+	// The blocking trap it waits in, for the trace and for kill.
+	op  Op
+	arg uintptr
+
+	waitFor *task   // sWait: the task waited for
+	waiters []*task // tasks in WaitTask on this one (pyos's exit_waiting)
+	fd      int     // sIO: the fd waited on
+	write   bool    // sIO: WriteWait rather than ReadWait
+	when    int64   // sSleep: deadline, kernel clock (ns)
+	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines
+	hidx    int     // sSleep: index in the timer heap
+}
+
+// ring is the ready queue: a FIFO of tasks in a power-of-two ring buffer.
+type ring struct {
+	buf  []*task
+	head int
+	n    int
+}
+
+func (q *ring) push(t *task) {
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = t
+	q.n++
+}
+
+func (q *ring) pop() *task {
+	t := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	return t
+}
+
+func (q *ring) grow() {
+	n := 2 * len(q.buf)
+	if n == 0 {
+		n = 64
+	}
+	buf := make([]*task, n)
+	for i := 0; i < q.n; i++ {
+		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	}
+	q.buf, q.head = buf, 0
+}
+
+// remove deletes t from the queue, keeping the others in order.
+// It is linear in the queue length; only KillTask uses it.
+func (q *ring) remove(t *task) bool {
+	mask := len(q.buf) - 1
+	for i := 0; i < q.n; i++ {
+		if q.buf[(q.head+i)&mask] != t {
+			continue
+		}
+		for j := i; j < q.n-1; j++ {
+			q.buf[(q.head+j)&mask] = q.buf[(q.head+j+1)&mask]
+		}
+		q.buf[(q.head+q.n-1)&mask] = nil
+		q.n--
+		return true
+	}
+	return false
+}
+
+// timers is a min-heap of sleeping tasks ordered by (when, seq).
+type timers []*task
+
+func (h timers) less(i, j int) bool {
+	if h[i].when != h[j].when {
+		return h[i].when < h[j].when
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h timers) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx = i
+	h[j].hidx = j
+}
+
+func (h timers) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h timers) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+func (h *timers) push(t *task) {
+	t.hidx = len(*h)
+	*h = append(*h, t)
+	h.up(t.hidx)
+}
+
+// remove deletes the task at index i and returns it.
+func (h *timers) remove(i int) *task {
+	old := *h
+	n := len(old) - 1
+	t := old[i]
+	if i != n {
+		old.swap(i, n)
+	}
+	old[n] = nil
+	*h = old[:n]
+	if i != n {
+		h.down(i)
+		h.up(i)
+	}
+	t.hidx = -1
+	return t
+}
