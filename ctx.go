@@ -1,0 +1,109 @@
+// Package corokernel is the machine layer of the corokernel module: a
+// hand-written context switch in the platform C ABI, shaped like
+// boost.context's fcontext. MakeContext prepares a fresh context at the top
+// of a stack; Jump switches to a context, passing one word, and returns
+// when some context jumps back, with the context it came from and the word
+// it passed.
+//
+// The switch itself lives in ctx_amd64.s and ctx_arm64.s as two C-ABI
+// functions, whose addresses are MakeContextFn and JumpContextFn:
+//
+//	typedef void *ck_context;
+//	typedef struct { ck_context from; uintptr_t data; } ck_transfer;
+//	ck_context  ck_make_context(void *top, size_t size, void (*fn)(ck_transfer));
+//	ck_transfer ck_jump_context(ck_context to, uintptr_t data);
+//
+// Only native (C-ABI) code may run on a stack reached this way: Go code
+// cannot run on a stack the runtime did not allocate (see the README). Go
+// reaches the switch through runtime.cgocall, which moves to the thread's
+// system stack first; package ctx builds safe coroutines on top of it.
+package corokernel
+
+import (
+	"unsafe"
+
+	// purego links internal/fakecgo when CGO_ENABLED=0, which sets
+	// runtime.iscgo so that runtime.cgocall is usable at all.
+	_ "github.com/ebitengine/purego"
+)
+
+// Context is a suspended machine context: the stack pointer of the frame
+// that JumpContext saved (fcontext_t). A Context is valid until it is
+// jumped to once.
+type Context uintptr
+
+// Transfer is what a jump delivers to the context it resumes: the context
+// that jumped (to jump back to) and the word it passed.
+type Transfer struct {
+	From Context
+	Data uintptr
+}
+
+// C-ABI entry points of the context switch, for C code and native loops.
+var (
+	// MakeContextFn is ck_make_context(top, size, fn).
+	MakeContextFn = makeContextPC()
+	// JumpContextFn is ck_jump_context(to, data).
+	JumpContextFn = jumpContextPC()
+)
+
+var goJumpFn = goJumpPC()
+
+// finishMsg is written by contextFinish, the stub under every fresh
+// context's first frame.
+var finishMsg = "corokernel: a context's entry function returned; it must jump away instead\n"
+
+// Implemented in assembly with the C ABI; declared here for vet only.
+func makeContext()
+func jumpContext()
+func goJump()
+
+// Implemented in assembly with Go's ABI0.
+func makeContextPC() uintptr
+func jumpContextPC() uintptr
+func goJumpPC() uintptr
+
+// Call runs the C-ABI function fn(arg) on the thread's system stack through
+// runtime.cgocall and returns its 32-bit result. It costs one cgocall
+// (tens of nanoseconds) and does not allocate.
+//
+//go:nosplit
+func Call(fn uintptr, arg unsafe.Pointer) int32 {
+	return cgocall(fn, arg)
+}
+
+//go:linkname cgocall runtime.cgocall
+//go:noescape
+func cgocall(fn uintptr, arg unsafe.Pointer) int32
+
+// MakeContext prepares a fresh context at top, the high end of a stack of
+// size bytes, so that the first Jump to it calls the C-ABI function
+// fn(ck_transfer) with the jumping context and word. fn must never return:
+// it ends by jumping to another context. One that returns anyway prints a
+// report and exits the process with status 2.
+func MakeContext(top, size, fn uintptr) Context {
+	a := struct{ top, size, fn, ret uintptr }{top, size, fn, 0}
+	cgocall(makeFn, unsafe.Pointer(&a))
+	return Context(a.ret)
+}
+
+// makeFn is goMake, which adapts ck_make_context to cgocall's one-pointer
+// convention.
+var makeFn = goMakePC()
+
+func goMake()
+func goMakePC() uintptr
+
+// Jump switches to the context to, passing data, and returns when some
+// context jumps back to this one: the Transfer names that context and the
+// word it passed. The jump runs on the thread's system stack inside one
+// runtime.cgocall; the code at to must be native code on its own stack.
+func Jump(to Context, data uintptr) Transfer {
+	a := struct {
+		to   Context
+		data uintptr
+		t    Transfer
+	}{to: to, data: data}
+	cgocall(goJumpFn, unsafe.Pointer(&a))
+	return a.t
+}

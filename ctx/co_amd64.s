@@ -1,0 +1,356 @@
+// Coroutines for amd64 on top of the machine layer's jumpContext: resume,
+// yield, the first frame of every coroutine, the per-thread block and the
+// entry used by Go through runtime.cgocall. All functions here use the
+// System V C ABI; see co_asm.h for the record layouts.
+//
+// Register use: RBX, R12-R14 are callee-saved (SysV 3.2.1), so they keep
+// the coroutine record, the thread block and the out pointers across the
+// jump, during which the other side runs arbitrary C code. Every function
+// that saves them pushes them on entry and pops them on the way out.
+
+#include "textflag.h"
+#include "co_asm.h"
+
+// JUMP calls the machine layer's ck_jump_context through ·jumpFn: assembly
+// cannot name a symbol of a package whose path has a dot. Only caller-saved
+// registers (AX) are used for the indirect call.
+#define JUMP MOVQ ·jumpFn(SB), AX; CALL AX
+
+// threadBlock<> returns in AX this thread's block (co_asm.h, TB_*),
+// allocating it with calloc on the thread's first use. It clobbers only
+// caller-saved registers and may run on any stack.
+TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
+	// One slot keeps SP 16-byte aligned for the C calls (we were CALLed).
+	SUBQ	$8, SP
+	MOVQ	·tlsKey(SB), DI
+	MOVQ	·pthreadGetspecific(SB), AX
+	CALL	AX
+	TESTQ	AX, AX
+	JNZ	done
+
+	// First use on this thread: calloc(1, TB_SIZE), then
+	// pthread_setspecific(key, block). The key's destructor frees it.
+	MOVQ	$1, DI
+	MOVQ	$TB_SIZE, SI
+	MOVQ	·libcCalloc(SB), AX
+	CALL	AX
+	MOVQ	AX, 0(SP)
+	MOVQ	·tlsKey(SB), DI
+	MOVQ	AX, SI
+	MOVQ	·pthreadSetspecific(SB), AX
+	CALL	AX
+	MOVQ	0(SP), AX
+done:
+	ADDQ	$8, SP
+	RET
+
+// resume is
+//
+//	int ck_resume(ck_coroutine *co, uintptr_t in, uintptr_t *out);
+//
+// It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
+// it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
+// CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
+// (the coroutine is then dead).
+TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
+	// Save the callee-saved registers we use; the fifth push realigns SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	PUSHQ	R15
+	MOVQ	DI, BX // co
+	MOVQ	SI, R12 // in
+	MOVQ	DX, R13 // out
+	TESTQ	BX, BX
+	JZ	einval
+
+	// Claim the coroutine: status suspended -> running, atomically, so that
+	// two threads racing to resume it cannot both get in.
+	MOVQ	$ST_SUSPENDED, AX
+	MOVQ	$ST_RUNNING, CX
+	LOCK
+	CMPXCHGQ	CX, CO_STATUS(BX)
+	JNE	busy
+
+	// Link it as this thread's current coroutine, remembering the outer one.
+	CALL	threadBlock<>(SB)
+	MOVQ	AX, R14
+	MOVQ	TB_CURRENT(R14), CX
+	MOVQ	CX, CO_PREV(BX)
+	MOVQ	BX, TB_CURRENT(R14)
+
+	// Switch. The coroutine reads in from co->value; a fresh one gets co
+	// itself as the transfer word (coEntry needs it).
+	MOVQ	R12, CO_VALUE(BX)
+	MOVQ	CO_CTX(BX), DI
+	MOVQ	BX, SI
+	JUMP
+
+	// Back: AX is the coroutine's new context, DX its next status
+	// (suspended after a yield, dead after a return).
+	MOVQ	AX, CO_CTX(BX)
+	MOVQ	DX, R15
+	MOVQ	CO_PREV(BX), CX
+	MOVQ	CX, TB_CURRENT(R14)
+	TESTQ	R13, R13
+	JZ	canary
+	MOVQ	CO_VALUE(BX), CX
+	MOVQ	CX, 0(R13)
+
+canary:
+	// The canary word at the low end of the stack must be intact; if not,
+	// the stack overflowed past the guard page and the coroutine is dead.
+	MOVQ	CO_STACKLO(BX), CX
+	MOVQ	0(CX), CX
+	CMPQ	CX, CO_CANARY(BX)
+	JNE	estack
+
+	// Publish the status last: once it says suspended, another thread may
+	// resume the coroutine, and its context is already stored.
+	MOVQ	R15, CO_STATUS(BX)
+	MOVQ	$CK_OK, AX
+	CMPQ	R15, $ST_DEAD
+	JNE	out
+	MOVQ	$CK_DONE, AX
+	JMP	out
+
+estack:
+	MOVQ	$ST_DEAD, CO_STATUS(BX)
+	MOVQ	$CK_ESTACK, AX
+	JMP	out
+busy:
+	// AX holds the status we found.
+	CMPQ	AX, $ST_RUNNING
+	MOVQ	$CK_ERUNNING, AX
+	JEQ	out
+	MOVQ	$CK_EDEAD, AX
+	JMP	out
+einval:
+	MOVQ	$CK_EINVAL, AX
+out:
+	POPQ	R15
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+// yield is
+//
+//	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
+//
+// It suspends co, the innermost coroutine running on this thread, handing
+// out to its resumer, and returns CK_OK when resumed, with the resumer's
+// word in *in (in may be NULL). Called with any other co, it returns
+// CK_ENOTRUNNING at once.
+TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
+	// Save what we keep across the jump; three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX // co
+	MOVQ	SI, R13 // out
+	MOVQ	DX, R12 // in
+	TESTQ	BX, BX
+	JZ	notrunning
+	CMPQ	CO_STATUS(BX), $ST_RUNNING
+	JNE	notrunning
+	CALL	threadBlock<>(SB)
+	CMPQ	TB_CURRENT(AX), BX
+	JNE	notrunning
+
+	// Switch back to the resumer, telling it we are suspended.
+	MOVQ	R13, CO_VALUE(BX)
+	MOVQ	CO_CALLER(BX), DI
+	MOVQ	$ST_SUSPENDED, SI
+	JUMP
+
+	// Resumed, perhaps by another resumer: remember where to yield to.
+	MOVQ	AX, CO_CALLER(BX)
+	TESTQ	R12, R12
+	JZ	ok
+	MOVQ	CO_VALUE(BX), CX
+	MOVQ	CX, 0(R12)
+ok:
+	MOVQ	$CK_OK, AX
+	JMP	ret
+notrunning:
+	MOVQ	$CK_ENOTRUNNING, AX
+ret:
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+// current is
+//
+//	ck_coroutine *ck_current(void);
+//
+// the innermost coroutine running on this thread, or NULL.
+TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$8, SP
+	CALL	threadBlock<>(SB)
+	MOVQ	TB_CURRENT(AX), AX
+	ADDQ	$8, SP
+	RET
+
+// coEntry is the entry function of every coroutine's context: the first
+// jump arrives with the resumer's context in DI and the record in SI.
+// It calls co->fn(co, co->arg) and, when that returns, stores the result
+// and jumps back for good, telling the resumer the coroutine is dead.
+TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+	// Entered like a call (SP+8 aligned); RBP is 0, ending the frame chain.
+	SUBQ	$8, SP
+	MOVQ	SI, BX
+	MOVQ	DI, CO_CALLER(BX)
+	MOVQ	BX, DI
+	MOVQ	CO_ARG(BX), SI
+	MOVQ	CO_FN(BX), AX
+	CALL	AX
+
+	// fn returned: its result is the last word out.
+	MOVQ	AX, CO_VALUE(BX)
+	MOVQ	CO_CALLER(BX), DI
+	MOVQ	$ST_DEAD, SI
+	JUMP
+	// A dead coroutine is never resumed.
+	INT	$3
+
+// goResume is the cgocall target behind (*Coroutine).Resume:
+//
+//	int ck_go_resume(ck_coroutine *co);
+//
+// in and out travel in co->value. Before resuming it records the SP of
+// this, the thread's system stack, in the thread block: callbacks into Go
+// from the coroutine's stack switch back below it (see callbackCommon).
+TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
+	// Three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	CALL	threadBlock<>(SB)
+	MOVQ	AX, R12
+	MOVQ	TB_SYSSP(R12), R13
+	MOVQ	SP, TB_SYSSP(R12)
+	MOVQ	BX, DI
+	MOVQ	CO_VALUE(BX), SI
+	LEAQ	CO_VALUE(BX), DX
+	CALL	·resume(SB)
+	MOVQ	R13, TB_SYSSP(R12)
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+// callbackCommon runs a registered callback (index in R11, from its thunk)
+// with the C arguments it was called with. On a coroutine stack it first
+// switches to the thread's system stack, below the SP goResume recorded:
+// the runtime's cgocallback must run there (it checks SP against the
+// thread's stack bounds and dies with "morestack on g0" otherwise). Up to
+// six integer and eight floating-point register arguments pass through;
+// RAX:RDX and XMM0:XMM1 carry the results back.
+//
+// Frame on the caller's stack:
+//
+//	+0x00..0x7f  XMM0-XMM7
+//	+0x80..0xaf  RDI RSI RDX RCX R8 R9
+//	+0xb0        R11 (callback index)
+//	+0xb8        RBX (callee-saved; holds the caller's SP across the call)
+//	+0xc0        pad to keep SP 16-byte aligned
+TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$0xc8, SP
+	MOVUPS	X0, 0x00(SP)
+	MOVUPS	X1, 0x10(SP)
+	MOVUPS	X2, 0x20(SP)
+	MOVUPS	X3, 0x30(SP)
+	MOVUPS	X4, 0x40(SP)
+	MOVUPS	X5, 0x50(SP)
+	MOVUPS	X6, 0x60(SP)
+	MOVUPS	X7, 0x70(SP)
+	MOVQ	DI, 0x80(SP)
+	MOVQ	SI, 0x88(SP)
+	MOVQ	DX, 0x90(SP)
+	MOVQ	CX, 0x98(SP)
+	MOVQ	R8, 0xa0(SP)
+	MOVQ	R9, 0xa8(SP)
+	MOVQ	R11, 0xb0(SP)
+	MOVQ	BX, 0xb8(SP)
+
+	// The stack to call on: this one (R11 = SP) unless SP lies inside the
+	// current coroutine's stack and Go entered native code on this thread.
+	MOVQ	SP, R11
+	CALL	threadBlock<>(SB)
+	MOVQ	TB_CURRENT(AX), CX
+	TESTQ	CX, CX
+	JZ	call
+	MOVQ	TB_SYSSP(AX), DX
+	TESTQ	DX, DX
+	JZ	call
+	CMPQ	SP, CO_STACKLO(CX)
+	JCS	call
+	CMPQ	SP, CO_STACKHI(CX)
+	JCC	call
+	SUBQ	$SYSSP_GAP, DX
+	ANDQ	$~15, DX
+	MOVQ	DX, R11
+
+call:
+	// Target from the table, arguments back in their registers, then call
+	// on the chosen stack with the caller's SP kept in RBX.
+	MOVQ	0xb0(SP), AX
+	LEAQ	·callbackTargets(SB), R10
+	MOVQ	(R10)(AX*8), R10
+	MOVUPS	0x00(SP), X0
+	MOVUPS	0x10(SP), X1
+	MOVUPS	0x20(SP), X2
+	MOVUPS	0x30(SP), X3
+	MOVUPS	0x40(SP), X4
+	MOVUPS	0x50(SP), X5
+	MOVUPS	0x60(SP), X6
+	MOVUPS	0x70(SP), X7
+	MOVQ	0x80(SP), DI
+	MOVQ	0x88(SP), SI
+	MOVQ	0x90(SP), DX
+	MOVQ	0x98(SP), CX
+	MOVQ	0xa0(SP), R8
+	MOVQ	0xa8(SP), R9
+	MOVQ	SP, BX
+	MOVQ	R11, SP
+	CALL	R10
+	MOVQ	BX, SP
+	MOVQ	0xb8(SP), BX
+	ADDQ	$0xc8, SP
+	RET
+
+// Entry points' addresses for Go (see the machine layer for why).
+TEXT ·resumePC(SB), NOSPLIT, $0-8
+	MOVQ	$·resume(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·yieldPC(SB), NOSPLIT, $0-8
+	MOVQ	$·yield(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·currentPC(SB), NOSPLIT, $0-8
+	MOVQ	$·current(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·goResumePC(SB), NOSPLIT, $0-8
+	MOVQ	$·goResume(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·coEntryPC(SB), NOSPLIT, $0-8
+	MOVQ	$coEntry<>(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
+	MOVQ	$·callbackCommon(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

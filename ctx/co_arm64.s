@@ -1,0 +1,362 @@
+// Coroutines for arm64 on top of the machine layer's jumpContext: resume,
+// yield, the first frame of every coroutine, the per-thread block and the
+// entry used by Go through runtime.cgocall. All functions here use the
+// AAPCS64 C ABI; see co_asm.h for the record layouts.
+//
+// Register use: X19-X23 are callee-saved (AAPCS64 6.1.1), so they keep the
+// coroutine record, the thread block and the out pointers across the jump,
+// during which the other side runs arbitrary C code. Each function saves
+// the ones it uses, with LR, in a 16-byte aligned frame. Globals are
+// addressed with MOVD $sym(SB) (ADRP+ADD) and loaded through the register:
+// a MOVD sym(SB) load would clobber X27 (Go's REGTMP), which C callers
+// expect to survive. X18 is never touched.
+
+#include "textflag.h"
+#include "co_asm.h"
+
+// JUMP calls the machine layer's ck_jump_context through ·jumpFn: assembly
+// cannot name a symbol of a package whose path has a dot. X9 is a
+// caller-saved temporary, and ADRP+ADD leaves X27 alone.
+#define JUMP MOVD $·jumpFn(SB), R9; MOVD (R9), R9; BL (R9)
+
+// threadBlock<> returns in X0 this thread's block (co_asm.h, TB_*),
+// allocating it with calloc on the thread's first use. It clobbers only
+// caller-saved registers and may run on any stack.
+TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: LR and the block while setspecific runs.
+	SUB	$16, RSP
+	MOVD	R30, 0(RSP)
+	MOVD	$·tlsKey(SB), R0
+	MOVD	(R0), R0
+	MOVD	$·pthreadGetspecific(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	CBNZ	R0, done
+
+	// First use on this thread: calloc(1, TB_SIZE), then
+	// pthread_setspecific(key, block). The key's destructor frees it.
+	MOVD	$1, R0
+	MOVD	$TB_SIZE, R1
+	MOVD	$·libcCalloc(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	MOVD	R0, 8(RSP)
+	MOVD	R0, R1
+	MOVD	$·tlsKey(SB), R0
+	MOVD	(R0), R0
+	MOVD	$·pthreadSetspecific(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	MOVD	8(RSP), R0
+done:
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	RET
+
+// resume is
+//
+//	int ck_resume(ck_coroutine *co, uintptr_t in, uintptr_t *out);
+//
+// It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
+// it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
+// CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
+// (the coroutine is then dead).
+TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: X19-X23 and LR.
+	SUB	$48, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R22), 16(RSP)
+	STP	(R23, R30), 32(RSP)
+	MOVD	R0, R19 // co
+	MOVD	R1, R20 // in
+	MOVD	R2, R21 // out
+	CBZ	R19, einval
+
+	// Claim the coroutine: status suspended -> running, atomically
+	// (load-acquire/store-release exclusive pair), so that two threads
+	// racing to resume it cannot both get in.
+	ADD	$CO_STATUS, R19, R1
+claim:
+	LDAXR	(R1), R0
+	CBNZ	R0, busy // anything but ST_SUSPENDED (0)
+	MOVD	$ST_RUNNING, R2
+	STLXR	R2, (R1), R3
+	CBNZ	R3, claim
+
+	// Link it as this thread's current coroutine, remembering the outer one.
+	BL	threadBlock<>(SB)
+	MOVD	R0, R22
+	MOVD	TB_CURRENT(R22), R2
+	MOVD	R2, CO_PREV(R19)
+	MOVD	R19, TB_CURRENT(R22)
+
+	// Switch. The coroutine reads in from co->value; a fresh one gets co
+	// itself as the transfer word (coEntry needs it).
+	MOVD	R20, CO_VALUE(R19)
+	MOVD	CO_CTX(R19), R0
+	MOVD	R19, R1
+	JUMP
+
+	// Back: X0 is the coroutine's new context, X1 its next status
+	// (suspended after a yield, dead after a return).
+	MOVD	R0, CO_CTX(R19)
+	MOVD	R1, R23
+	MOVD	CO_PREV(R19), R2
+	MOVD	R2, TB_CURRENT(R22)
+	CBZ	R21, canary
+	MOVD	CO_VALUE(R19), R2
+	MOVD	R2, (R21)
+
+canary:
+	// The canary word at the low end of the stack must be intact; if not,
+	// the stack overflowed past the guard page and the coroutine is dead.
+	MOVD	CO_STACKLO(R19), R2
+	MOVD	(R2), R2
+	MOVD	CO_CANARY(R19), R3
+	CMP	R3, R2
+	BNE	estack
+
+	// Publish the status last, with release order: once it says
+	// suspended, another thread may resume the coroutine, and its context
+	// is already stored.
+	ADD	$CO_STATUS, R19, R1
+	STLR	R23, (R1)
+	MOVD	$CK_OK, R0
+	CMP	$ST_DEAD, R23
+	BNE	out
+	MOVD	$CK_DONE, R0
+	B	out
+
+estack:
+	MOVD	$ST_DEAD, R2
+	MOVD	R2, CO_STATUS(R19)
+	MOVD	$CK_ESTACK, R0
+	B	out
+busy:
+	// X0 holds the status we found.
+	CMP	$ST_RUNNING, R0
+	MOVD	$CK_ERUNNING, R0
+	BEQ	out
+	MOVD	$CK_EDEAD, R0
+	B	out
+einval:
+	MOVD	$CK_EINVAL, R0
+out:
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R22)
+	LDP	32(RSP), (R23, R30)
+	ADD	$48, RSP
+	RET
+
+// yield is
+//
+//	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
+//
+// It suspends co, the innermost coroutine running on this thread, handing
+// out to its resumer, and returns CK_OK when resumed, with the resumer's
+// word in *in (in may be NULL). Called with any other co, it returns
+// CK_ENOTRUNNING at once.
+TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: X19-X21 and LR.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R30), 16(RSP)
+	MOVD	R0, R19 // co
+	MOVD	R1, R21 // out
+	MOVD	R2, R20 // in
+	CBZ	R19, notrunning
+	MOVD	CO_STATUS(R19), R0
+	CMP	$ST_RUNNING, R0
+	BNE	notrunning
+	BL	threadBlock<>(SB)
+	MOVD	TB_CURRENT(R0), R0
+	CMP	R19, R0
+	BNE	notrunning
+
+	// Switch back to the resumer, telling it we are suspended.
+	MOVD	R21, CO_VALUE(R19)
+	MOVD	CO_CALLER(R19), R0
+	MOVD	$ST_SUSPENDED, R1
+	JUMP
+
+	// Resumed, perhaps by another resumer: remember where to yield to.
+	MOVD	R0, CO_CALLER(R19)
+	CBZ	R20, ok
+	MOVD	CO_VALUE(R19), R2
+	MOVD	R2, (R20)
+ok:
+	MOVD	$CK_OK, R0
+	B	ret
+notrunning:
+	MOVD	$CK_ENOTRUNNING, R0
+ret:
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R30)
+	ADD	$32, RSP
+	RET
+
+// current is
+//
+//	ck_coroutine *ck_current(void);
+//
+// the innermost coroutine running on this thread, or NULL.
+TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$16, RSP
+	MOVD	R30, 0(RSP)
+	BL	threadBlock<>(SB)
+	MOVD	TB_CURRENT(R0), R0
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	RET
+
+// coEntry is the entry function of every coroutine's context: the first
+// jump arrives with the resumer's context in X0 and the record in X1, LR
+// pointing at the machine layer's finish stub and FP = 0. It calls
+// co->fn(co, co->arg) and, when that returns, stores the result and jumps
+// back for good, telling the resumer the coroutine is dead.
+TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 is ours to keep: nothing returns into this frame's caller.
+	MOVD	R1, R19
+	MOVD	R0, CO_CALLER(R19)
+	MOVD	R19, R0
+	MOVD	CO_ARG(R19), R1
+	MOVD	CO_FN(R19), R9
+	BL	(R9)
+
+	// fn returned: its result is the last word out.
+	MOVD	R0, CO_VALUE(R19)
+	MOVD	CO_CALLER(R19), R0
+	MOVD	$ST_DEAD, R1
+	JUMP
+	// A dead coroutine is never resumed.
+	BRK
+
+// goResume is the cgocall target behind (*Coroutine).Resume:
+//
+//	int ck_go_resume(ck_coroutine *co);
+//
+// in and out travel in co->value. Before resuming it records the SP of
+// this, the thread's system stack, in the thread block: callbacks into Go
+// from the coroutine's stack switch back below it (see callbackCommon).
+TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: X19-X21 and LR.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R30), 16(RSP)
+	MOVD	R0, R19
+	BL	threadBlock<>(SB)
+	MOVD	R0, R20
+	MOVD	TB_SYSSP(R20), R21
+	MOVD	RSP, R2
+	MOVD	R2, TB_SYSSP(R20)
+	MOVD	R19, R0
+	MOVD	CO_VALUE(R19), R1
+	ADD	$CO_VALUE, R19, R2
+	BL	·resume(SB)
+	MOVD	R21, TB_SYSSP(R20)
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R30)
+	ADD	$32, RSP
+	RET
+
+// callbackCommon runs a registered callback (index in X9, from its thunk)
+// with the C arguments it was called with. On a coroutine stack it first
+// switches to the thread's system stack, below the SP goResume recorded:
+// the runtime's cgocallback must run there (it checks SP against the
+// thread's stack bounds and dies with "morestack on g0" otherwise). X0-X7,
+// X8 (indirect result) and D0-D7 pass through; X0:X1 and D0:D1 carry the
+// results back.
+//
+// Frame on the caller's stack:
+//
+//	+0x00..0x3f  X0-X7
+//	+0x40        X8, X9 (callback index)
+//	+0x50..0x8f  D0-D7
+//	+0x90        X19 (callee-saved; holds the caller's SP across the call), LR
+//	+0xa0        FP, pad
+TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$0xb0, RSP
+	STP	(R0, R1), 0x00(RSP)
+	STP	(R2, R3), 0x10(RSP)
+	STP	(R4, R5), 0x20(RSP)
+	STP	(R6, R7), 0x30(RSP)
+	STP	(R8, R9), 0x40(RSP)
+	FSTPD	(F0, F1), 0x50(RSP)
+	FSTPD	(F2, F3), 0x60(RSP)
+	FSTPD	(F4, F5), 0x70(RSP)
+	FSTPD	(F6, F7), 0x80(RSP)
+	STP	(R19, R30), 0x90(RSP)
+	MOVD	R29, 0xa0(RSP)
+
+	// The stack to call on: this one (X11 = SP) unless SP lies inside the
+	// current coroutine's stack and Go entered native code on this thread.
+	BL	threadBlock<>(SB)
+	MOVD	RSP, R11
+	MOVD	TB_CURRENT(R0), R2
+	CBZ	R2, call
+	MOVD	TB_SYSSP(R0), R3
+	CBZ	R3, call
+	MOVD	CO_STACKLO(R2), R4
+	CMP	R4, R11
+	BLO	call
+	MOVD	CO_STACKHI(R2), R4
+	CMP	R4, R11
+	BHS	call
+	SUB	$SYSSP_GAP, R3
+	AND	$~15, R3
+	MOVD	R3, R11
+
+call:
+	// Target from the table, arguments back in their registers, then call
+	// on the chosen stack with the caller's SP kept in X19.
+	MOVD	0x48(RSP), R9
+	MOVD	$·callbackTargets(SB), R10
+	MOVD	(R10)(R9<<3), R10
+	FLDPD	0x50(RSP), (F0, F1)
+	FLDPD	0x60(RSP), (F2, F3)
+	FLDPD	0x70(RSP), (F4, F5)
+	FLDPD	0x80(RSP), (F6, F7)
+	LDP	0x00(RSP), (R0, R1)
+	LDP	0x10(RSP), (R2, R3)
+	LDP	0x20(RSP), (R4, R5)
+	LDP	0x30(RSP), (R6, R7)
+	MOVD	0x40(RSP), R8
+	MOVD	RSP, R19
+	MOVD	R11, RSP
+	BL	(R10)
+	MOVD	R19, RSP
+	LDP	0x90(RSP), (R19, R30)
+	MOVD	0xa0(RSP), R29
+	ADD	$0xb0, RSP
+	RET
+
+// Entry points' addresses for Go (see the machine layer for why).
+TEXT ·resumePC(SB), NOSPLIT, $0-8
+	MOVD	$·resume(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·yieldPC(SB), NOSPLIT, $0-8
+	MOVD	$·yield(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·currentPC(SB), NOSPLIT, $0-8
+	MOVD	$·current(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·goResumePC(SB), NOSPLIT, $0-8
+	MOVD	$·goResume(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·coEntryPC(SB), NOSPLIT, $0-8
+	MOVD	$coEntry<>(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
+	MOVD	$·callbackCommon(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET

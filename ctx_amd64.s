@@ -1,0 +1,192 @@
+// Machine layer for amd64: an fcontext-style context switch in the System V
+// C ABI. Every function here is called with the C calling convention (from
+// C through a function pointer, or from Go through runtime.cgocall), never
+// with Go's ABI: they are declared in Go only so that vet can see them.
+//
+// A Context is the stack pointer of a suspended frame laid out like this
+// (offsets from the Context; the stack grows down):
+//
+//	+0x00  MXCSR (4 bytes), x87 control word (2 bytes), 2 bytes pad
+//	+0x08  R12
+//	+0x10  R13
+//	+0x18  R14
+//	+0x20  R15
+//	+0x28  RBX
+//	+0x30  RBP
+//	+0x38  RIP: where the context resumes (the return address of its jump)
+//	+0x40  the suspended code's own frames
+//
+// Why these registers: the System V AMD64 ABI (section 3.2.1) makes RBX,
+// RBP and R12-R15 callee-saved, and makes the MXCSR control bits and the
+// x87 control word callee-saved too ("the control bits of the MXCSR
+// register are callee-saved", "the x87 CW is callee-saved"). RSP is the
+// Context itself. Everything else is caller-saved, so the compiler that
+// called JumpContext has already spilled what it needs. Go 1.26 keeps
+// frame pointers in RBP and asmcgocall relies on it, another reason RBP
+// must survive the switch.
+
+#include "textflag.h"
+
+// makeContext is
+//
+//	ck_context ck_make_context(void *top, size_t size, void (*fn)(ck_transfer));
+//
+// It builds a fresh context at the top of a stack so that the first jump to
+// it calls fn(transfer) with a 16-byte aligned stack. size is accepted for
+// boost.context compatibility and not needed: nothing is written below the
+// frame.
+TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
+	// Align the top down to 16 bytes and reserve one context frame below
+	// it. After the first jump pops the frame, SP is that aligned top.
+	MOVQ	DI, AX
+	ANDQ	$~15, AX
+	SUBQ	$0x40, AX
+
+	// Inherit the caller's floating-point control state.
+	STMXCSR	0x00(AX)
+	FSTCW	0x04(AX)
+
+	// contextEntry receives fn in RBX and the finish stub in R12. RBP = 0
+	// ends the frame-pointer chain at the first frame; the other slots are
+	// zeroed so a fresh context starts from a known state.
+	LEAQ	contextFinish<>(SB), CX
+	MOVQ	CX, 0x08(AX)
+	MOVQ	$0, 0x10(AX)
+	MOVQ	$0, 0x18(AX)
+	MOVQ	$0, 0x20(AX)
+	MOVQ	DX, 0x28(AX)
+	MOVQ	$0, 0x30(AX)
+
+	// The first jump "returns" into contextEntry.
+	LEAQ	contextEntry<>(SB), CX
+	MOVQ	CX, 0x38(AX)
+	RET
+
+// jumpContext is
+//
+//	ck_transfer ck_jump_context(ck_context to, uintptr_t data);
+//
+// It saves the caller's callee-saved state on the caller's stack, switches
+// SP to to, restores the state saved there and resumes it. The resumed side
+// sees {from: the context just saved, data} as the return value of its own
+// jump (RAX:RDX), or as the argument of its entry function (RDI:RSI) if it
+// is a fresh context.
+TEXT ·jumpContext(SB), NOSPLIT|NOFRAME, $0-0
+	// Build the frame below the return address our caller's CALL pushed,
+	// which becomes the RIP slot at +0x38.
+	SUBQ	$0x38, SP
+	STMXCSR	0x00(SP)
+	FSTCW	0x04(SP)
+	MOVQ	R12, 0x08(SP)
+	MOVQ	R13, 0x10(SP)
+	MOVQ	R14, 0x18(SP)
+	MOVQ	R15, 0x20(SP)
+	MOVQ	BX, 0x28(SP)
+	MOVQ	BP, 0x30(SP)
+
+	// The switch itself: our frame is now the context we came from.
+	MOVQ	SP, AX
+	MOVQ	DI, SP
+
+	// Restore the target's state from its frame.
+	MOVQ	0x38(SP), R8
+	LDMXCSR	0x00(SP)
+	FLDCW	0x04(SP)
+	MOVQ	0x08(SP), R12
+	MOVQ	0x10(SP), R13
+	MOVQ	0x18(SP), R14
+	MOVQ	0x20(SP), R15
+	MOVQ	0x28(SP), BX
+	MOVQ	0x30(SP), BP
+	ADDQ	$0x40, SP
+
+	// Hand over {from, data}: as a return value in RAX:RDX for a context
+	// suspended in jumpContext, as the argument in RDI:RSI for a fresh one.
+	MOVQ	SI, DX
+	MOVQ	AX, DI
+	JMP	R8
+
+// contextEntry is the first code a fresh context runs, entered by
+// jumpContext's JMP with SP 16-byte aligned, the entry function in RBX,
+// contextFinish in R12, RBP = 0 and the transfer in RDI:RSI.
+TEXT contextEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+	// Push contextFinish as a return address: the entry function then sees
+	// the (SP+8) % 16 == 0 alignment of a CALL, and if it ever returns it
+	// lands in contextFinish instead of running off the top of its stack.
+	PUSHQ	R12
+	JMP	BX
+
+// contextFinish is where an entry function that returned lands. There is
+// no frame to return to, so report it on fd 2 and exit with status 2, the
+// status of a Go fatal error. Raw system calls: nothing else is safe here.
+TEXT contextFinish<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ	$2, DI
+	MOVQ	·finishMsg+0(SB), SI
+	MOVQ	·finishMsg+8(SB), DX
+#ifdef GOOS_darwin
+	MOVQ	$0x2000004, AX // write
+	SYSCALL
+	MOVQ	$2, DI
+	MOVQ	$0x2000001, AX // exit
+	SYSCALL
+#else
+	MOVQ	$1, AX // write
+	SYSCALL
+	MOVQ	$2, DI
+	MOVQ	$231, AX // exit_group
+	SYSCALL
+#endif
+	INT	$3
+
+// goJump is the cgocall target behind Jump:
+//
+//	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
+TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX is callee-saved, so it survives the jump and holds a. Pushing it
+	// also restores the 16-byte alignment that our caller's CALL broke.
+	PUSHQ	BX
+	MOVQ	DI, BX
+	MOVQ	0(BX), DI
+	MOVQ	8(BX), SI
+	CALL	·jumpContext(SB)
+	MOVQ	AX, 16(BX)
+	MOVQ	DX, 24(BX)
+	POPQ	BX
+	RET
+
+// goMake is the cgocall target behind MakeContext:
+//
+//	void ck_go_make(struct { void *top; size_t size; void *fn; ck_context ret; } *a);
+TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX (callee-saved) holds a across the call and realigns SP.
+	PUSHQ	BX
+	MOVQ	DI, BX
+	MOVQ	0(BX), DI
+	MOVQ	8(BX), SI
+	MOVQ	16(BX), DX
+	CALL	·makeContext(SB)
+	MOVQ	AX, 24(BX)
+	POPQ	BX
+	RET
+
+// The C entry points' addresses, for C code and for cgocall. (A Go func
+// value of an assembly function points at an ABI wrapper, not the entry.)
+TEXT ·makeContextPC(SB), NOSPLIT, $0-8
+	MOVQ	$·makeContext(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·jumpContextPC(SB), NOSPLIT, $0-8
+	MOVQ	$·jumpContext(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·goJumpPC(SB), NOSPLIT, $0-8
+	MOVQ	$·goJump(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·goMakePC(SB), NOSPLIT, $0-8
+	MOVQ	$·goMake(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

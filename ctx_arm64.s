@@ -1,0 +1,200 @@
+// Machine layer for arm64: an fcontext-style context switch in the AAPCS64
+// C ABI. Every function here is called with the C calling convention (from
+// C through a function pointer, or from Go through runtime.cgocall), never
+// with Go's ABI: they are declared in Go only so that vet can see them.
+//
+// A Context is the stack pointer of a suspended frame laid out like this
+// (offsets from the Context; the stack grows down):
+//
+//	+0x00  D8   D9
+//	+0x10  D10  D11
+//	+0x20  D12  D13
+//	+0x30  D14  D15
+//	+0x40  X19  X20
+//	+0x50  X21  X22
+//	+0x60  X23  X24
+//	+0x70  X25  X26
+//	+0x80  X27  X28
+//	+0x90  X29 (FP)  X30 (LR)
+//	+0xa0  PC: where the context resumes (the LR of its jump)
+//	+0xa8  FPCR
+//	+0xb0  the suspended code's own frames
+//
+// Why these registers: AAPCS64 (section 6.1.1) makes X19-X29 and SP
+// callee-saved and the low 64 bits of V8-V15 (D8-D15) callee-saved; X30 is
+// the return address. FPCR (rounding mode, flush-to-zero) is process state
+// the ABI expects a call to preserve, so it travels with the context too;
+// boost.context does not save it. X27 is the register Go's assembler uses
+// as scratch (REGTMP): it is callee-saved for C, so it is saved like the
+// rest, and no instruction here may use REGTMP between save and restore
+// (every offset fits an immediate, and addresses are formed with ADRP/ADD,
+// never with MOVD sym(SB) loads). X18 is the platform register and is
+// never touched.
+
+#include "textflag.h"
+
+// makeContext is
+//
+//	ck_context ck_make_context(void *top, size_t size, void (*fn)(ck_transfer));
+//
+// It builds a fresh context at the top of a stack so that the first jump to
+// it calls fn(transfer) with a 16-byte aligned stack. size is accepted for
+// boost.context compatibility and not needed.
+TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
+	// Align the top down to 16 bytes and reserve one context frame below it.
+	AND	$~15, R0
+	SUB	$0xb0, R0
+
+	// Callee-saved registers of a fresh context start at zero. FP = 0 and
+	// LR = 0 end the frame-record chain at the first frame.
+	STP	(ZR, ZR), 0x00(R0)
+	STP	(ZR, ZR), 0x10(R0)
+	STP	(ZR, ZR), 0x20(R0)
+	STP	(ZR, ZR), 0x30(R0)
+	STP	(ZR, ZR), 0x50(R0)
+	STP	(ZR, ZR), 0x60(R0)
+	STP	(ZR, ZR), 0x70(R0)
+	STP	(ZR, ZR), 0x80(R0)
+	STP	(ZR, ZR), 0x90(R0)
+
+	// contextEntry receives fn in X19 and the finish stub in X20.
+	MOVD	$contextFinish<>(SB), R3
+	STP	(R2, R3), 0x40(R0)
+
+	// The first jump resumes at contextEntry, with the caller's FPCR.
+	MOVD	$contextEntry<>(SB), R3
+	MRS	FPCR, R4
+	STP	(R3, R4), 0xa0(R0)
+	RET
+
+// jumpContext is
+//
+//	ck_transfer ck_jump_context(ck_context to, uintptr_t data);
+//
+// It saves the caller's callee-saved state on the caller's stack, switches
+// SP to to, restores the state saved there and resumes it. The resumed side
+// sees {from: the context just saved, data} in X0:X1, either as the return
+// value of its own jump or as the argument of its entry function.
+TEXT ·jumpContext(SB), NOSPLIT|NOFRAME, $0-0
+	// Save the callee-saved state; our return address is the resume PC.
+	SUB	$0xb0, RSP
+	FSTPD	(F8, F9), 0x00(RSP)
+	FSTPD	(F10, F11), 0x10(RSP)
+	FSTPD	(F12, F13), 0x20(RSP)
+	FSTPD	(F14, F15), 0x30(RSP)
+	STP	(R19, R20), 0x40(RSP)
+	STP	(R21, R22), 0x50(RSP)
+	STP	(R23, R24), 0x60(RSP)
+	STP	(R25, R26), 0x70(RSP)
+	STP	(R27, g), 0x80(RSP)
+	STP	(R29, R30), 0x90(RSP)
+	MRS	FPCR, R9
+	STP	(R30, R9), 0xa0(RSP)
+
+	// The switch itself: our frame is now the context we came from.
+	MOVD	RSP, R9
+	MOVD	R0, RSP
+
+	// Restore the target's state from its frame.
+	FLDPD	0x00(RSP), (F8, F9)
+	FLDPD	0x10(RSP), (F10, F11)
+	FLDPD	0x20(RSP), (F12, F13)
+	FLDPD	0x30(RSP), (F14, F15)
+	LDP	0x40(RSP), (R19, R20)
+	LDP	0x50(RSP), (R21, R22)
+	LDP	0x60(RSP), (R23, R24)
+	LDP	0x70(RSP), (R25, R26)
+	LDP	0x80(RSP), (R27, g)
+	LDP	0x90(RSP), (R29, R30)
+	LDP	0xa0(RSP), (R10, R11)
+	MSR	R11, FPCR
+	ADD	$0xb0, RSP
+
+	// Hand over {from, data} in X0:X1 (data is still in X1) and resume.
+	MOVD	R9, R0
+	JMP	(R10)
+
+// contextEntry is the first code a fresh context runs, entered by
+// jumpContext with SP 16-byte aligned, the entry function in X19,
+// contextFinish in X20, FP = 0 and the transfer in X0:X1.
+TEXT contextEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+	// LR = contextFinish: an entry function that returns lands there
+	// instead of running off the top of its stack.
+	MOVD	R20, R30
+	JMP	(R19)
+
+// contextFinish is where an entry function that returned lands. There is
+// no frame to return to, so report it on fd 2 and exit with status 2, the
+// status of a Go fatal error. Raw system calls: nothing else is safe here.
+TEXT contextFinish<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	$·finishMsg(SB), R3
+	LDP	(R3), (R1, R2)
+	MOVD	$2, R0
+#ifdef GOOS_darwin
+	MOVD	$4, R16 // write
+	SVC	$0x80
+	MOVD	$2, R0
+	MOVD	$1, R16 // exit
+	SVC	$0x80
+#else
+	MOVD	$64, R8 // write
+	SVC
+	MOVD	$2, R0
+	MOVD	$94, R8 // exit_group
+	SVC
+#endif
+	BRK
+
+// goJump is the cgocall target behind Jump:
+//
+//	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
+TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 is callee-saved, so it survives the jump and holds a; LR must
+	// survive our BL. Sixteen bytes keep SP aligned.
+	SUB	$16, RSP
+	STP	(R19, R30), (RSP)
+	MOVD	R0, R19
+	LDP	(R19), (R0, R1)
+	BL	·jumpContext(SB)
+	STP	(R0, R1), 16(R19)
+	LDP	(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
+// goMake is the cgocall target behind MakeContext:
+//
+//	void ck_go_make(struct { void *top; size_t size; void *fn; ck_context ret; } *a);
+TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 (callee-saved) holds a across the call; LR must survive the BL.
+	SUB	$16, RSP
+	STP	(R19, R30), (RSP)
+	MOVD	R0, R19
+	LDP	(R19), (R0, R1)
+	MOVD	16(R19), R2
+	BL	·makeContext(SB)
+	MOVD	R0, 24(R19)
+	LDP	(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
+// The C entry points' addresses, for C code and for cgocall. (A Go func
+// value of an assembly function points at an ABI wrapper, not the entry.)
+TEXT ·makeContextPC(SB), NOSPLIT, $0-8
+	MOVD	$·makeContext(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·jumpContextPC(SB), NOSPLIT, $0-8
+	MOVD	$·jumpContext(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·goJumpPC(SB), NOSPLIT, $0-8
+	MOVD	$·goJump(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·goMakePC(SB), NOSPLIT, $0-8
+	MOVD	$·goMake(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET

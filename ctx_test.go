@@ -1,0 +1,61 @@
+package corokernel_test
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/corokernel/corokernel"
+	"github.com/corokernel/corokernel/internal/cabi"
+	"golang.org/x/sys/unix"
+)
+
+// TestJumpPingPong makes a context running cabi.Pong, which echoes every
+// word back, and checks the transfers both ways.
+func TestJumpPingPong(t *testing.T) {
+	stack, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(stack)
+	top := uintptr(unsafe.Pointer(&stack[len(stack)-1])) + 1
+	c := corokernel.MakeContext(top, uintptr(len(stack)), cabi.Pong)
+	if c == 0 || uintptr(c) >= top || uintptr(c) < top-256 {
+		t.Fatalf("MakeContext = %#x, want just below the top %#x", c, top)
+	}
+	// The first jump hands Pong the jump function; it jumps straight back.
+	tr := corokernel.Jump(c, corokernel.JumpContextFn)
+	if tr.From == 0 || tr.Data != 0 {
+		t.Fatalf("first jump: %+v", tr)
+	}
+	for i := uintptr(1); i <= 100; i++ {
+		tr = corokernel.Jump(tr.From, i*3)
+		if tr.Data != i*3 {
+			t.Fatalf("round trip %d: got %d, want %d", i, tr.Data, i*3)
+		}
+		if uintptr(tr.From) < top-64<<10 || uintptr(tr.From) >= top {
+			t.Fatalf("from context %#x outside the stack", tr.From)
+		}
+	}
+}
+
+// TestJumpLoop runs round trips entirely in native code, the shape of the
+// native benchmark.
+func TestJumpLoop(t *testing.T) {
+	stack, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(stack)
+	top := uintptr(unsafe.Pointer(&stack[len(stack)-1])) + 1
+	a := struct{ j, ctx, n, init uintptr }{corokernel.JumpContextFn, uintptr(corokernel.MakeContext(top, 64<<10, cabi.Pong)), 1000, 1}
+	corokernel.Call(cabi.JumpLoop, unsafe.Pointer(&a))
+	if a.init != 0 || a.ctx == 0 {
+		t.Fatalf("loop did not run: %+v", a)
+	}
+	ctx1 := a.ctx
+	a.n = 10
+	corokernel.Call(cabi.JumpLoop, unsafe.Pointer(&a))
+	if a.ctx != ctx1 {
+		t.Fatalf("Pong's context moved from %#x to %#x: its frame should be stable", ctx1, a.ctx)
+	}
+}

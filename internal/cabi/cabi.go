@@ -1,0 +1,49 @@
+// Package cabi holds small C-ABI functions written in Go assembly: bodies
+// and native loops for the tests and benchmarks of ctx and the report, so
+// that they need no C compiler. Each variable is a C function pointer.
+//
+//	uintptr_t Count(ck_coroutine *co, uintptr_t n)     yields 0, 1, ... n-1, returns n (n = 0: forever)
+//	uintptr_t Deep(ck_coroutine *co, uintptr_t n)      recurses n frames of 1 KiB, returns n
+//	uintptr_t SkipGuard(ck_coroutine *co, uintptr_t pagesize)
+//	          writes a word below the guard page and over the canary, as a frame
+//	          too large for the stack would, without touching the guard page; then yields 1
+//	uintptr_t Call6(ck_coroutine *co, uintptr_t a[7]) returns a[0](a[1], ..., a[6])
+//	int       CmpYield(const void *a, const void *b)  a qsort comparator that yields
+//	          &{a, b} from the current coroutine and returns the word it is resumed with
+//	void      Pong(ck_transfer t)                       fcontext entry: first t.data is the
+//	          jump function J, then for ever t = J(t.from, t.data)
+//	void      JumpLoop(struct { J; ctx; n; init } *a) n fcontext round trips with Pong
+//	void      SwapLoop(struct { swap; main; co; n } *a) n ucontext round trips with SwapBody
+//	void      SwapBody(struct { swap; main; co } *a)     makecontext entry: for ever swap(co, main)
+package cabi
+
+// Implemented in assembly with the C ABI; declared here for vet only.
+func count()
+func deep()
+func skipGuard()
+func call6()
+func cmpYield()
+func pong()
+func jumpLoop()
+func swapLoop()
+func swapBody()
+
+func addrs(dst *[9]uintptr)
+
+// C function pointers.
+var (
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody uintptr
+)
+
+// api is the ck_api table CmpYield uses (SetAPI).
+var api uintptr
+
+// SetAPI gives CmpYield the ck_api table (ctx.API()).
+func SetAPI(p uintptr) { api = p }
+
+func init() {
+	var a [9]uintptr
+	addrs(&a)
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
+}

@@ -1,0 +1,229 @@
+// C-ABI test bodies for amd64 (System V). See cabi.go for what each does.
+// ck_api offsets: yield +8, current +24. ck_coroutine: api +0, stack low +64.
+
+#include "textflag.h"
+
+TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = n, R13 = i; three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	XORL	R13, R13
+loop:
+	TESTQ	R12, R12
+	JZ	yield
+	CMPQ	R13, R12
+	JEQ	done
+yield:
+	// co->api->yield(co, i, NULL)
+	MOVQ	BX, DI
+	MOVQ	R13, SI
+	XORL	DX, DX
+	MOVQ	0(BX), AX
+	MOVQ	8(AX), AX
+	CALL	AX
+	INCQ	R13
+	JMP	loop
+done:
+	MOVQ	R12, AX
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+TEXT ·deep(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ	SI, DI
+	JMP	rec<>(SB)
+
+// rec<>(n): a 1 KiB frame whose lowest word is written, n levels deep.
+// Frames step by 1040 bytes, less than a page, so a runaway recursion
+// cannot step over the guard page.
+TEXT rec<>(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$1032, SP
+	MOVQ	DI, 0(SP)
+	TESTQ	DI, DI
+	JZ	base
+	DECQ	DI
+	// Indirect, so the linker's nosplit check does not follow the cycle.
+	LEAQ	rec<>(SB), R11
+	CALL	R11
+	INCQ	AX
+	ADDQ	$1032, SP
+	RET
+base:
+	XORL	AX, AX
+	ADDQ	$1032, SP
+	RET
+
+TEXT ·skipGuard(SB), NOSPLIT|NOFRAME, $0-0
+	// AX = lowest stack address (the canary word), DX = two pages below it,
+	// inside the header page under the guard page.
+	MOVQ	64(DI), AX
+	MOVQ	AX, DX
+	SUBQ	SI, DX
+	SUBQ	SI, DX
+	// Move SP down there and write, as a huge frame's locals would, then
+	// come back: the guard page in between is never touched.
+	MOVQ	SP, CX
+	MOVQ	DX, SP
+	MOVQ	$0x0badc0de, 0(SP)
+	MOVQ	$0x0badc0de, 0(AX)
+	MOVQ	CX, SP
+	// co->api->yield(co, 1, NULL) with SP realigned.
+	SUBQ	$8, SP
+	MOVQ	$1, SI
+	XORL	DX, DX
+	MOVQ	0(DI), AX
+	MOVQ	8(AX), AX
+	CALL	AX
+	ADDQ	$8, SP
+	XORL	AX, AX
+	RET
+
+TEXT ·call6(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = a; the push realigns SP. AL = 0: no vector arguments, in case
+	// a[0] is variadic.
+	PUSHQ	BX
+	MOVQ	SI, BX
+	MOVQ	8(BX), DI
+	MOVQ	16(BX), SI
+	MOVQ	24(BX), DX
+	MOVQ	32(BX), CX
+	MOVQ	40(BX), R8
+	MOVQ	48(BX), R9
+	MOVQ	0(BX), R11
+	XORL	AX, AX
+	CALL	R11
+	POPQ	BX
+	RET
+
+TEXT ·cmpYield(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: the pair {a, b} at 0, the resume word at 16 (SP aligned).
+	SUBQ	$24, SP
+	MOVQ	DI, 0(SP)
+	MOVQ	SI, 8(SP)
+	MOVQ	$0, 16(SP)
+	// co = api->current(); api->yield(co, &pair, &word)
+	MOVQ	·api(SB), AX
+	MOVQ	24(AX), AX
+	CALL	AX
+	MOVQ	AX, DI
+	LEAQ	0(SP), SI
+	LEAQ	16(SP), DX
+	MOVQ	·api(SB), AX
+	MOVQ	8(AX), AX
+	CALL	AX
+	MOVQ	16(SP), AX
+	ADDQ	$24, SP
+	RET
+
+TEXT ·pong(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = J (the first transfer's data); SP realigned for the calls.
+	SUBQ	$8, SP
+	MOVQ	SI, BX
+	XORL	SI, SI
+loop:
+	CALL	BX
+	MOVQ	AX, DI
+	MOVQ	DX, SI
+	JMP	loop
+
+TEXT ·jumpLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = J, R12 = ctx, R13 = n, R14 = a; four pushes and 8 bytes align SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	SUBQ	$8, SP
+	MOVQ	DI, R14
+	MOVQ	0(R14), BX
+	MOVQ	8(R14), R12
+	MOVQ	16(R14), R13
+	CMPQ	24(R14), $0
+	JEQ	loop
+	// First entry: hand Pong the jump function.
+	MOVQ	R12, DI
+	MOVQ	BX, SI
+	CALL	BX
+	MOVQ	AX, R12
+	MOVQ	$0, 24(R14)
+loop:
+	TESTQ	R13, R13
+	JZ	done
+	MOVQ	R12, DI
+	MOVQ	R13, SI
+	CALL	BX
+	MOVQ	AX, R12
+	DECQ	R13
+	JMP	loop
+done:
+	MOVQ	R12, 8(R14)
+	ADDQ	$8, SP
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+TEXT ·swapLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = swapcontext, R12 = main, R13 = co, R14 = n.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	SUBQ	$8, SP
+	MOVQ	0(DI), BX
+	MOVQ	8(DI), R12
+	MOVQ	16(DI), R13
+	MOVQ	24(DI), R14
+loop:
+	TESTQ	R14, R14
+	JZ	done
+	MOVQ	R12, DI
+	MOVQ	R13, SI
+	CALL	BX
+	DECQ	R14
+	JMP	loop
+done:
+	ADDQ	$8, SP
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
+TEXT ·swapBody(SB), NOSPLIT|NOFRAME, $0-0
+	// The bottom frame of its context: callee-saved registers are ours.
+	SUBQ	$8, SP
+	MOVQ	0(DI), BX
+	MOVQ	8(DI), R12
+	MOVQ	16(DI), R13
+loop:
+	MOVQ	R13, DI
+	MOVQ	R12, SI
+	CALL	BX
+	JMP	loop
+
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVQ	dst+0(FP), DI
+	MOVQ	$·count(SB), AX
+	MOVQ	AX, 0(DI)
+	MOVQ	$·deep(SB), AX
+	MOVQ	AX, 8(DI)
+	MOVQ	$·skipGuard(SB), AX
+	MOVQ	AX, 16(DI)
+	MOVQ	$·call6(SB), AX
+	MOVQ	AX, 24(DI)
+	MOVQ	$·cmpYield(SB), AX
+	MOVQ	AX, 32(DI)
+	MOVQ	$·pong(SB), AX
+	MOVQ	AX, 40(DI)
+	MOVQ	$·jumpLoop(SB), AX
+	MOVQ	AX, 48(DI)
+	MOVQ	$·swapLoop(SB), AX
+	MOVQ	AX, 56(DI)
+	MOVQ	$·swapBody(SB), AX
+	MOVQ	AX, 64(DI)
+	RET

@@ -1,0 +1,215 @@
+// C-ABI test bodies for arm64 (AAPCS64). See cabi.go for what each does.
+// ck_api offsets: yield +8, current +24. ck_coroutine: api +0, stack low +64.
+// Globals are addressed with MOVD $sym(SB) so that X27 is never clobbered.
+
+#include "textflag.h"
+
+TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = co, X20 = n, X21 = i; frame keeps them and LR.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R30), 16(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	$0, R21
+loop:
+	CBZ	R20, yield
+	CMP	R20, R21
+	BEQ	done
+yield:
+	// co->api->yield(co, i, NULL)
+	MOVD	R19, R0
+	MOVD	R21, R1
+	MOVD	$0, R2
+	MOVD	0(R19), R9
+	MOVD	8(R9), R9
+	BL	(R9)
+	ADD	$1, R21
+	B	loop
+done:
+	MOVD	R20, R0
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R30)
+	ADD	$32, RSP
+	RET
+
+TEXT ·deep(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	R1, R0
+	B	rec<>(SB)
+
+// rec<>(n): a 1 KiB frame whose lowest word is written, n levels deep.
+// Frames step by 1040 bytes, less than a page, so a runaway recursion
+// cannot step over the guard page.
+TEXT rec<>(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$1040, RSP
+	MOVD	R30, 1024(RSP)
+	MOVD	R0, 0(RSP)
+	CBZ	R0, base
+	SUB	$1, R0
+	// Indirect, so the linker's nosplit check does not follow the cycle.
+	MOVD	$rec<>(SB), R9
+	BL	(R9)
+	ADD	$1, R0
+	MOVD	1024(RSP), R30
+	ADD	$1040, RSP
+	RET
+base:
+	ADD	$1040, RSP
+	RET
+
+TEXT ·skipGuard(SB), NOSPLIT|NOFRAME, $0-0
+	// X2 = lowest stack address (the canary word), X3 = two pages below
+	// it, inside the header page under the guard page.
+	MOVD	64(R0), R2
+	SUB	R1, R2, R3
+	SUB	R1, R3
+	// Move SP down there and write, as a huge frame's locals would, then
+	// come back: the guard page in between is never touched.
+	MOVD	RSP, R4
+	MOVD	R3, RSP
+	MOVD	$0x0badc0de, R5
+	MOVD	R5, 0(RSP)
+	MOVD	R5, 0(R2)
+	MOVD	R4, RSP
+	// co->api->yield(co, 1, NULL)
+	SUB	$16, RSP
+	MOVD	R30, 0(RSP)
+	MOVD	$1, R1
+	MOVD	$0, R2
+	MOVD	0(R0), R9
+	MOVD	8(R9), R9
+	BL	(R9)
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	MOVD	$0, R0
+	RET
+
+TEXT ·call6(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = a, kept with LR.
+	SUB	$16, RSP
+	STP	(R19, R30), 0(RSP)
+	MOVD	R1, R19
+	LDP	8(R19), (R0, R1)
+	LDP	24(R19), (R2, R3)
+	LDP	40(R19), (R4, R5)
+	MOVD	0(R19), R9
+	BL	(R9)
+	LDP	0(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
+TEXT ·cmpYield(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: the pair {a, b} at 0, the resume word at 16, LR at 24.
+	SUB	$32, RSP
+	STP	(R0, R1), 0(RSP)
+	MOVD	ZR, 16(RSP)
+	MOVD	R30, 24(RSP)
+	// co = api->current(); api->yield(co, &pair, &word)
+	MOVD	$·api(SB), R9
+	MOVD	(R9), R9
+	MOVD	24(R9), R9
+	BL	(R9)
+	MOVD	RSP, R1
+	ADD	$16, RSP, R2
+	MOVD	$·api(SB), R9
+	MOVD	(R9), R9
+	MOVD	8(R9), R9
+	BL	(R9)
+	MOVD	16(RSP), R0
+	MOVD	24(RSP), R30
+	ADD	$32, RSP
+	RET
+
+TEXT ·pong(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = J (the first transfer's data).
+	MOVD	R1, R19
+	MOVD	$0, R1
+loop:
+	BL	(R19)
+	B	loop
+
+TEXT ·jumpLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = J, X20 = ctx, X21 = n, X22 = a; frame keeps them and LR.
+	SUB	$48, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R22), 16(RSP)
+	MOVD	R30, 32(RSP)
+	MOVD	R0, R22
+	LDP	0(R22), (R19, R20)
+	LDP	16(R22), (R21, R3)
+	CBZ	R3, loop
+	// First entry: hand Pong the jump function.
+	MOVD	R20, R0
+	MOVD	R19, R1
+	BL	(R19)
+	MOVD	R0, R20
+	MOVD	ZR, 24(R22)
+loop:
+	CBZ	R21, done
+	MOVD	R20, R0
+	MOVD	R21, R1
+	BL	(R19)
+	MOVD	R0, R20
+	SUB	$1, R21
+	B	loop
+done:
+	MOVD	R20, 8(R22)
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R22)
+	MOVD	32(RSP), R30
+	ADD	$48, RSP
+	RET
+
+TEXT ·swapLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = swapcontext, X20 = main, X21 = co, X22 = n.
+	SUB	$48, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R22), 16(RSP)
+	MOVD	R30, 32(RSP)
+	LDP	0(R0), (R19, R20)
+	LDP	16(R0), (R21, R22)
+loop:
+	CBZ	R22, done
+	MOVD	R20, R0
+	MOVD	R21, R1
+	BL	(R19)
+	SUB	$1, R22
+	B	loop
+done:
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R22)
+	MOVD	32(RSP), R30
+	ADD	$48, RSP
+	RET
+
+TEXT ·swapBody(SB), NOSPLIT|NOFRAME, $0-0
+	// The bottom frame of its context: callee-saved registers are ours.
+	LDP	0(R0), (R19, R20)
+	MOVD	16(R0), R21
+loop:
+	MOVD	R21, R0
+	MOVD	R20, R1
+	BL	(R19)
+	B	loop
+
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVD	dst+0(FP), R0
+	MOVD	$·count(SB), R1
+	MOVD	R1, 0(R0)
+	MOVD	$·deep(SB), R1
+	MOVD	R1, 8(R0)
+	MOVD	$·skipGuard(SB), R1
+	MOVD	R1, 16(R0)
+	MOVD	$·call6(SB), R1
+	MOVD	R1, 24(R0)
+	MOVD	$·cmpYield(SB), R1
+	MOVD	R1, 32(R0)
+	MOVD	$·pong(SB), R1
+	MOVD	R1, 40(R0)
+	MOVD	$·jumpLoop(SB), R1
+	MOVD	R1, 48(R0)
+	MOVD	$·swapLoop(SB), R1
+	MOVD	R1, 56(R0)
+	MOVD	$·swapBody(SB), R1
+	MOVD	R1, 64(R0)
+	RET
