@@ -12,15 +12,15 @@ type Op uint32
 // The traps. Each one suspends the task and hands control to the kernel,
 // which answers with a result word (see Trap).
 const (
-	OpYield     Op = 1 // give up the CPU; result 0
-	OpGetTid    Op = 2 // result: the caller's TID
-	OpNewTask   Op = 3 // spawn a task; result: its TID
-	OpKillTask  Op = 4 // A = TID; result 1 if killed, 0 if unknown
-	OpWaitTask  Op = 5 // A = TID; result 1 after it ended, 0 if unknown or self
-	OpReadWait  Op = 6 // A = fd; result 0 when readable, or an error code
-	OpWriteWait Op = 7 // A = fd; result 0 when writable, or an error code
-	OpSleep     Op = 8 // A = nanoseconds; result 0
-	OpExit      Op = 9 // step tasks: end the task (or return A from a sub-machine)
+	OpYield     Op = 1  // give up the CPU; result 0
+	OpGetTid    Op = 2  // result: the caller's TID
+	OpNewTask   Op = 3  // spawn a task; result: its TID
+	OpKillTask  Op = 4  // A = TID; result 1 if killed, 0 if unknown
+	OpWaitTask  Op = 5  // A = TID; result 1 after it ended, 0 if unknown or self
+	OpReadWait  Op = 6  // A = fd; result 0 when readable, or an error code
+	OpWriteWait Op = 7  // A = fd; result 0 when writable, or an error code
+	OpSleep     Op = 8  // A = nanoseconds; result 0
+	OpExit      Op = 9  // step tasks: end the task (or return A from a sub-machine)
 	OpCall      Op = 10 // step tasks: run a sub-machine, result is its exit value
 
 	opMax = OpCall

@@ -1,0 +1,206 @@
+package kernel
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file holds the slides' final example, pyos8's echo server, as a Go
+// task and as a step task, and Listen to make its socket.
+
+// echoBufSize is the read size of the echo handlers, as in the slides.
+const echoBufSize = 65536
+
+// acceptRetry is how long an echo server sleeps when accept fails for
+// lack of resources (EMFILE and the like) before it tries again.
+const acceptRetry = 10 * time.Millisecond
+
+// temporary reports whether accept failed for lack of resources, which
+// time may cure.
+func temporary(err error) bool {
+	switch err {
+	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+		return true
+	}
+	return false
+}
+
+// GoEchoServer returns a Go task that serves the echo protocol on the
+// non-blocking listening socket fd: pyos8's server, with GoAccept, GoRecv
+// and GoSend as ordinary subroutines. Each connection gets its own task.
+// The server owns fd: it closes fd when it ends, which it does when
+// accepting fails (the listener was closed, for instance) or when it is
+// killed. A connection's task closes its connection when the peer does or
+// when it is killed.
+func GoEchoServer(fd int) Task {
+	return Go(func(s *Sys) {
+		defer unix.Close(fd)
+		for {
+			c, err := GoAccept(s, fd)
+			if err != nil {
+				if temporary(err) {
+					s.Sleep(acceptRetry)
+					continue
+				}
+				return
+			}
+			s.NewTask(Go(func(s *Sys) { goEchoClient(s, c) }))
+		}
+	})
+}
+
+// goEchoClient is pyos8's handle_client.
+func goEchoClient(s *Sys, fd int) {
+	defer unix.Close(fd)
+	buf := make([]byte, echoBufSize)
+	for {
+		n, err := GoRecv(s, fd, buf)
+		if n == 0 || err != nil {
+			return
+		}
+		if _, err := GoSend(s, fd, buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// StepEchoServer returns a step task that serves the echo protocol on the
+// non-blocking listening socket fd, as GoEchoServer does, with the
+// sub-machines Accept, Recv and Send run through Call.
+func StepEchoServer(fd int) Task {
+	m := &stepEchoServer{fd: fd}
+	m.acceptT = Step(&m.accept)
+	return Step(m)
+}
+
+// stepEchoServer is pyos8's server as a state machine. It reuses one
+// Accept machine, so that a connection costs no allocation but its own.
+type stepEchoServer struct {
+	fd      int
+	pc      int
+	accept  acceptMachine
+	acceptT Task
+}
+
+func (m *stepEchoServer) Step(r int64) Trap {
+	if m.pc == 1 { // Call(Accept) returned
+		if r < 0 {
+			if temporary(unix.Errno(-r)) {
+				m.pc = 2
+				return Sleep(acceptRetry)
+			}
+			m.Kill()
+			return Exit(r)
+		}
+		m.pc = 2
+		return NewTask(newStepEchoClient(int(r)))
+	}
+	// pc 0, or 2 after NewTask or Sleep: accept the next connection.
+	m.pc = 1
+	m.accept = acceptMachine{fd: m.fd}
+	return Call(m.acceptT)
+}
+
+// Kill closes the listener.
+func (m *stepEchoServer) Kill() {
+	if m.fd >= 0 {
+		unix.Close(m.fd)
+		m.fd = -1
+	}
+}
+
+// stepEchoClient is pyos8's handle_client as a state machine, with its
+// own Recv and Send machines reused for every message.
+type stepEchoClient struct {
+	fd           int
+	pc           int
+	buf          []byte
+	recv         recvMachine
+	send         sendMachine
+	recvT, sendT Task
+}
+
+func newStepEchoClient(fd int) Task {
+	m := &stepEchoClient{fd: fd, buf: make([]byte, echoBufSize)}
+	m.recvT, m.sendT = Step(&m.recv), Step(&m.send)
+	return Step(m)
+}
+
+func (m *stepEchoClient) Step(r int64) Trap {
+	switch m.pc {
+	case 1: // Recv returned
+		if r <= 0 {
+			m.Kill()
+			return Exit(r)
+		}
+		m.pc = 2
+		m.send = sendMachine{fd: m.fd, buf: m.buf[:r]}
+		return Call(m.sendT)
+	case 2: // Send returned
+		if r < 0 {
+			m.Kill()
+			return Exit(r)
+		}
+	}
+	m.pc = 1
+	m.recv = recvMachine{fd: m.fd, buf: m.buf}
+	return Call(m.recvT)
+}
+
+// Kill closes the connection.
+func (m *stepEchoClient) Kill() {
+	if m.fd >= 0 {
+		unix.Close(m.fd)
+		m.fd = -1
+	}
+}
+
+// Listen opens a TCP socket listening on addr, an IP address and port such
+// as "127.0.0.1:45000" or "[::1]:0" (port 0 picks a free port), for the
+// echo servers. The socket is non-blocking and close-on-exec, with
+// SO_REUSEADDR set. Listen returns its fd and the address it is bound to.
+func Listen(addr string) (fd int, bound string, err error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return -1, "", fmt.Errorf("kernel: listen %q: %w", addr, err)
+	}
+	var sa unix.Sockaddr
+	domain := unix.AF_INET
+	if a := ap.Addr(); a.Is4() || a.Is4In6() {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.Unmap().As4()}
+	} else {
+		domain = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	}
+	fd, err = unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", fmt.Errorf("kernel: listen %s: socket: %w", addr, err)
+	}
+	fail := func(what string, err error) (int, string, error) {
+		unix.Close(fd)
+		return -1, "", fmt.Errorf("kernel: listen %s: %s: %w", addr, what, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, 4096); err != nil {
+		return fail("listen", err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		bound = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *unix.SockaddrInet6:
+		bound = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)).String()
+	}
+	return fd, bound, nil
+}
