@@ -1,0 +1,85 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/corokernel/corokernel/kernel"
+)
+
+// echoServers maps each -tasks value to the echo server of that task kind.
+// A new kind of task adds its server here.
+var echoServers = map[string]func(listenFd int) kernel.Task{
+	"go":   kernel.GoEchoServer,
+	"step": kernel.StepEchoServer,
+}
+
+// echoMain is "corokernel echo": pyos8's echo server, run until SIGINT or
+// SIGTERM, which stop the kernel: every task is killed, the listener and
+// the connections are closed, and the command exits with status 0.
+func echoMain(args []string, stdout, stderr io.Writer) int {
+	kinds := slices.Sorted(maps.Keys(echoServers))
+	fs := flag.NewFlagSet("corokernel echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:45000", "listen on `ip:port` (port 0 picks one)")
+	tasks := fs.String("tasks", "go", "task `kind` of the server: "+strings.Join(kinds, ", "))
+	poller := fs.String("poller", "select", "how the kernel waits for I/O: "+strings.Join(kernel.Pollers(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: corokernel echo [-addr ip:port] [-tasks %s] [-poller %s]\n",
+			strings.Join(kinds, "|"), strings.Join(kernel.Pollers(), "|"))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "corokernel echo: "+format+"\n", a...)
+		fs.Usage()
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected argument %q", fs.Arg(0))
+	}
+	newServer, ok := echoServers[*tasks]
+	if !ok {
+		return bad("unknown -tasks %q (want %s)", *tasks, strings.Join(kinds, ", "))
+	}
+	if !slices.Contains(kernel.Pollers(), *poller) {
+		return bad("unknown -poller %q (want %s)", *poller, strings.Join(kernel.Pollers(), ", "))
+	}
+
+	fd, bound, err := kernel.Listen(*addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
+		return 1
+	}
+	k := kernel.New(kernel.WithPoller(*poller))
+	k.Spawn(newServer(fd))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sig:
+			k.Stop()
+		case <-done:
+		}
+	}()
+
+	fmt.Fprintf(stderr, "corokernel echo: %s tasks, %s poller, listening on %s\n", *tasks, *poller, bound)
+	if err := k.Run(); err != nil {
+		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestMain lets the tests run the command as a child process: with
+// COROKERNEL_MAIN=1 the test binary is corokernel.
+func TestMain(m *testing.M) {
+	if os.Getenv("COROKERNEL_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		{nil, "usage: corokernel command"},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"echo", "-tasks", "fortran"}, `unknown -tasks "fortran"`},
+		{[]string{"echo", "-poller", "kqueue"}, `unknown -poller "kqueue"`},
+		{[]string{"echo", "-bogus"}, "flag provided but not defined"},
+		{[]string{"echo", "extra"}, `unexpected argument "extra"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != 2 {
+			t.Errorf("corokernel %q: exit code %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("corokernel %q: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
+		}
+		if len(tc.args) > 0 && tc.args[0] == "echo" && !strings.Contains(stderr.String(), "usage: corokernel echo") {
+			t.Errorf("corokernel %q: no usage in stderr %q", tc.args, stderr.String())
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("corokernel %q: stdout %q, want nothing", tc.args, stdout.String())
+		}
+	}
+}
+
+func TestListenError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"echo", "-addr", "localhost"}, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1; stderr %q", code, stderr.String())
+	}
+}
+
+// TestEchoSignal runs "corokernel echo" for each task kind and poller,
+// echoes a message through it, and ends it with SIGINT or SIGTERM: it must
+// exit with status 0.
+func TestEchoSignal(t *testing.T) {
+	for tasks := range echoServers {
+		for _, poller := range []string{"select", "poll", "epoll"} {
+			sig := syscall.SIGINT
+			if poller == "poll" {
+				sig = syscall.SIGTERM
+			}
+			t.Run(tasks+"/"+poller, func(t *testing.T) {
+				cmd := exec.Command(os.Args[0], "echo", "-addr", "127.0.0.1:0", "-tasks", tasks, "-poller", poller)
+				cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1")
+				stderr, err := cmd.StderrPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer cmd.Process.Kill()
+				r := bufio.NewReader(stderr)
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading the server's first line: %v", err)
+				}
+				_, addr, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+				if !ok {
+					t.Fatalf("first line %q names no address", line)
+				}
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg := []byte("hello, pyos8\n")
+				if _, err := c.Write(msg); err != nil {
+					t.Fatal(err)
+				}
+				back := make([]byte, len(msg))
+				if _, err := io.ReadFull(c, back); err != nil || !bytes.Equal(back, msg) {
+					t.Fatalf("echo: %q, %v; want %q", back, err, msg)
+				}
+				// The connection stays open: the signal must end its task too.
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				rest, _ := io.ReadAll(r)
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("after %v: %v; stderr %q", sig, err, rest)
+				}
+				// The server closed the connection when its task was killed.
+				if n, err := c.Read(back); err != io.EOF {
+					t.Errorf("read after the server ended: %d, %v; want EOF", n, err)
+				}
+				c.Close()
+			})
+		}
+	}
+}
