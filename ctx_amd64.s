@@ -6,13 +6,13 @@
 // A Context is the stack pointer of a suspended frame laid out like this
 // (offsets from the Context; the stack grows down):
 //
-//	+0x00  MXCSR (4 bytes), x87 control word (2 bytes), 2 bytes pad
-//	+0x08  R12
-//	+0x10  R13
-//	+0x18  R14
-//	+0x20  R15
-//	+0x28  RBX
-//	+0x30  RBP
+//	+0x00  R12
+//	+0x08  R13
+//	+0x10  R14
+//	+0x18  R15
+//	+0x20  RBX
+//	+0x28  RBP
+//	+0x30  MXCSR (4 bytes), x87 control word (2 bytes), 2 bytes pad
 //	+0x38  RIP: where the context resumes (the return address of its jump)
 //	+0x40  the suspended code's own frames
 //
@@ -26,6 +26,7 @@
 // must survive the switch.
 
 #include "textflag.h"
+#include "ctxframe_amd64.h"
 
 // makeContext is
 //
@@ -43,19 +44,19 @@ TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
 	SUBQ	$0x40, AX
 
 	// Inherit the caller's floating-point control state.
-	STMXCSR	0x00(AX)
-	FSTCW	0x04(AX)
+	STMXCSR	0x30(AX)
+	FSTCW	0x34(AX)
 
 	// contextEntry receives fn in RBX and the finish stub in R12. RBP = 0
 	// ends the frame-pointer chain at the first frame; the other slots are
 	// zeroed so a fresh context starts from a known state.
 	LEAQ	contextFinish<>(SB), CX
-	MOVQ	CX, 0x08(AX)
+	MOVQ	CX, 0x00(AX)
+	MOVQ	$0, 0x08(AX)
 	MOVQ	$0, 0x10(AX)
 	MOVQ	$0, 0x18(AX)
-	MOVQ	$0, 0x20(AX)
-	MOVQ	DX, 0x28(AX)
-	MOVQ	$0, 0x30(AX)
+	MOVQ	DX, 0x20(AX)
+	MOVQ	$0, 0x28(AX)
 
 	// The first jump "returns" into contextEntry.
 	LEAQ	contextEntry<>(SB), CX
@@ -72,36 +73,19 @@ TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
 // jump (RAX:RDX), or as the argument of its entry function (RDI:RSI) if it
 // is a fresh context.
 TEXT ·jumpContext(SB), NOSPLIT|NOFRAME, $0-0
-	// Build the frame below the return address our caller's CALL pushed,
-	// which becomes the RIP slot at +0x38.
-	SUBQ	$0x38, SP
-	STMXCSR	0x00(SP)
-	FSTCW	0x04(SP)
-	MOVQ	R12, 0x08(SP)
-	MOVQ	R13, 0x10(SP)
-	MOVQ	R14, 0x18(SP)
-	MOVQ	R15, 0x20(SP)
-	MOVQ	BX, 0x28(SP)
-	MOVQ	BP, 0x30(SP)
-
-	// The switch itself: our frame is now the context we came from.
+	// Save our state (ctxframe_amd64.h); our frame becomes the context we
+	// came from.
+	SAVE_CONTEXT
 	MOVQ	SP, AX
-	MOVQ	DI, SP
 
-	// Restore the target's state from its frame.
-	MOVQ	0x38(SP), R8
-	LDMXCSR	0x00(SP)
-	FLDCW	0x04(SP)
-	MOVQ	0x08(SP), R12
-	MOVQ	0x10(SP), R13
-	MOVQ	0x18(SP), R14
-	MOVQ	0x20(SP), R15
-	MOVQ	0x28(SP), BX
-	MOVQ	0x30(SP), BP
-	ADDQ	$0x40, SP
+	// Switch to the target's frame and restore its state.
+	RESTORE_CONTEXT(DI)
 
 	// Hand over {from, data}: as a return value in RAX:RDX for a context
 	// suspended in jumpContext, as the argument in RDI:RSI for a fresh one.
+	// Resume with a jump, not a RET: in a ping-pong loop neither side ever
+	// returns, and a jump leaves the return-address predictor alone.
+	POPQ	R8
 	MOVQ	SI, DX
 	MOVQ	AX, DI
 	JMP	R8

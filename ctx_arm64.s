@@ -32,6 +32,7 @@
 // never touched.
 
 #include "textflag.h"
+#include "ctxframe_arm64.h"
 
 // makeContext is
 //
@@ -76,42 +77,18 @@ TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
 // sees {from: the context just saved, data} in X0:X1, either as the return
 // value of its own jump or as the argument of its entry function.
 TEXT ·jumpContext(SB), NOSPLIT|NOFRAME, $0-0
-	// Save the callee-saved state; our return address is the resume PC.
-	SUB	$0xb0, RSP
-	FSTPD	(F8, F9), 0x00(RSP)
-	FSTPD	(F10, F11), 0x10(RSP)
-	FSTPD	(F12, F13), 0x20(RSP)
-	FSTPD	(F14, F15), 0x30(RSP)
-	STP	(R19, R20), 0x40(RSP)
-	STP	(R21, R22), 0x50(RSP)
-	STP	(R23, R24), 0x60(RSP)
-	STP	(R25, R26), 0x70(RSP)
-	STP	(R27, g), 0x80(RSP)
-	STP	(R29, R30), 0x90(RSP)
-	MRS	FPCR, R9
-	STP	(R30, R9), 0xa0(RSP)
+	// Save our state (ctxframe_arm64.h); our frame becomes the context we
+	// came from.
+	SAVE_CONTEXT
+	MOVD	RSP, R12
 
-	// The switch itself: our frame is now the context we came from.
-	MOVD	RSP, R9
-	MOVD	R0, RSP
+	// Switch to the target's frame and restore its state.
+	RESTORE_CONTEXT(R0)
 
-	// Restore the target's state from its frame.
-	FLDPD	0x00(RSP), (F8, F9)
-	FLDPD	0x10(RSP), (F10, F11)
-	FLDPD	0x20(RSP), (F12, F13)
-	FLDPD	0x30(RSP), (F14, F15)
-	LDP	0x40(RSP), (R19, R20)
-	LDP	0x50(RSP), (R21, R22)
-	LDP	0x60(RSP), (R23, R24)
-	LDP	0x70(RSP), (R25, R26)
-	LDP	0x80(RSP), (R27, g)
-	LDP	0x90(RSP), (R29, R30)
-	LDP	0xa0(RSP), (R10, R11)
-	MSR	R11, FPCR
-	ADD	$0xb0, RSP
-
-	// Hand over {from, data} in X0:X1 (data is still in X1) and resume.
-	MOVD	R9, R0
+	// Hand over {from, data} in X0:X1 (data is still in X1) and resume with
+	// a jump, not a return: in a ping-pong loop neither side ever returns,
+	// and a plain branch leaves the return-address predictor alone.
+	MOVD	R12, R0
 	JMP	(R10)
 
 // contextEntry is the first code a fresh context runs, entered by

@@ -1,20 +1,22 @@
-// Coroutines for amd64 on top of the machine layer's jumpContext: resume,
-// yield, the first frame of every coroutine, the per-thread block and the
-// entry used by Go through runtime.cgocall. All functions here use the
-// System V C ABI; see co_asm.h for the record layouts.
+// Coroutines for amd64: resume, yield, the first frame of every coroutine,
+// the per-thread block, the entry Go uses through runtime.cgocall, and the
+// callback trampoline. All functions here use the System V C ABI; see
+// co_asm.h for the record layouts and ../ctxframe_amd64.h for the context
+// frame, shared with the machine layer.
 //
-// Register use: RBX, R12-R14 are callee-saved (SysV 3.2.1), so they keep
-// the coroutine record, the thread block and the out pointers across the
-// jump, during which the other side runs arbitrary C code. Every function
-// that saves them pushes them on entry and pops them on the way out.
+// The switches here are balanced: entered by CALL, left by RET. (The
+// machine layer's jumpContext leaves by JMP, which suits native loops that
+// never return.) A body resumed from Go returns up a chain of frames after
+// every switch, and an unbalanced switch would leave the CPU's stack of
+// predicted return addresses off by one entry per switch, so that nearly
+// every return in the cgocall chain mispredicted. Balanced, only two
+// returns per round trip mispredict, the minimum: the one that crosses
+// stacks in each direction. For the same reason yield switches itself,
+// one call below the body, instead of calling a switch function.
 
 #include "textflag.h"
 #include "co_asm.h"
-
-// JUMP calls the machine layer's ck_jump_context through ·jumpFn: assembly
-// cannot name a symbol of a package whose path has a dot. Only caller-saved
-// registers (AX) are used for the indirect call.
-#define JUMP MOVQ ·jumpFn(SB), AX; CALL AX
+#include "../ctxframe_amd64.h"
 
 // threadBlock<> returns in AX this thread's block (co_asm.h, TB_*),
 // allocating it with calloc on the thread's first use. It clobbers only
@@ -53,6 +55,28 @@ done:
 // CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
 // (the coroutine is then dead).
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
+	// Look up the thread block, keeping the arguments in callee-saved
+	// registers across the call (three pushes realign SP), then continue
+	// in resumeCore.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	MOVQ	DX, R13
+	CALL	threadBlock<>(SB)
+	MOVQ	AX, CX
+	MOVQ	BX, DI
+	MOVQ	R12, SI
+	MOVQ	R13, DX
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	JMP	resumeCore<>(SB)
+
+// resumeCore<> is resume with the thread block already in RCX: co in RDI,
+// in in RSI, out in RDX.
+TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	// Save the callee-saved registers we use; the fifth push realigns SP.
 	PUSHQ	BX
 	PUSHQ	R12
@@ -62,6 +86,7 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	DI, BX // co
 	MOVQ	SI, R12 // in
 	MOVQ	DX, R13 // out
+	MOVQ	CX, R14 // thread block
 	TESTQ	BX, BX
 	JZ	einval
 
@@ -74,23 +99,23 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	JNE	busy
 
 	// Link it as this thread's current coroutine, remembering the outer one.
-	CALL	threadBlock<>(SB)
-	MOVQ	AX, R14
 	MOVQ	TB_CURRENT(R14), CX
 	MOVQ	CX, CO_PREV(BX)
 	MOVQ	BX, TB_CURRENT(R14)
 
-	// Switch. The coroutine reads in from co->value; a fresh one gets co
-	// itself as the transfer word (coEntry needs it).
+	// Deliver in: in co->value, and where a suspended yield asked for it.
 	MOVQ	R12, CO_VALUE(BX)
-	MOVQ	CO_CTX(BX), DI
-	MOVQ	BX, SI
-	JUMP
+	MOVQ	CO_INPTR(BX), CX
+	TESTQ	CX, CX
+	JZ	switch
+	MOVQ	R12, 0(CX)
+switch:
+	MOVQ	BX, DI
+	CALL	switchIn<>(SB)
 
-	// Back: AX is the coroutine's new context, DX its next status
-	// (suspended after a yield, dead after a return).
-	MOVQ	AX, CO_CTX(BX)
-	MOVQ	DX, R15
+	// Back: AX is the coroutine's next status (suspended after a yield,
+	// dead after a return); yield or coEntry stored its context.
+	MOVQ	AX, R15
 	MOVQ	CO_PREV(BX), CX
 	MOVQ	CX, TB_CURRENT(R14)
 	TESTQ	R13, R13
@@ -136,51 +161,53 @@ out:
 	POPQ	BX
 	RET
 
+// switchIn<> switches from the resumer to the coroutine co (RDI): it saves
+// the resumer's context in co->caller and returns into the coroutine, with
+// AX = CK_OK for a yield that is waiting and RSI = co for a fresh
+// coroutine's coEntry. It "returns" when the coroutine yields or ends,
+// with the coroutine's next status in AX.
+TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
+	SAVE_CONTEXT
+	MOVQ	SP, CO_CALLER(DI)
+	MOVQ	DI, SI
+	MOVQ	$CK_OK, AX
+	RESTORE_CONTEXT(CO_CTX(DI))
+	RET
+
 // yield is
 //
 //	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
 //
 // It suspends co, the innermost coroutine running on this thread, handing
 // out to its resumer, and returns CK_OK when resumed, with the resumer's
-// word in *in (in may be NULL). Called with any other co, it returns
-// CK_ENOTRUNNING at once.
+// word in *in (in may be NULL; the resumer stores it). Called with any
+// other co, it returns CK_ENOTRUNNING at once.
 TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
-	// Save what we keep across the jump; three pushes realign SP.
-	PUSHQ	BX
-	PUSHQ	R12
-	PUSHQ	R13
-	MOVQ	DI, BX // co
-	MOVQ	SI, R13 // out
-	MOVQ	DX, R12 // in
-	TESTQ	BX, BX
+	// Check with caller-saved registers only and nothing pushed, so that
+	// SP still points at our return address, the RIP of the frame below.
+	TESTQ	DI, DI
 	JZ	notrunning
-	CMPQ	CO_STATUS(BX), $ST_RUNNING
+	CMPQ	CO_STATUS(DI), $ST_RUNNING
 	JNE	notrunning
-	CALL	threadBlock<>(SB)
-	CMPQ	TB_CURRENT(AX), BX
-	JNE	notrunning
+	// co is the innermost coroutine on this thread exactly when we run on
+	// its stack: a stack runs on one thread at a time, and a coroutine
+	// resumed from co's body runs on a stack of its own.
+	CMPQ	SP, CO_STACKLO(DI)
+	JCS	notrunning
+	CMPQ	SP, CO_STACKHI(DI)
+	JCC	notrunning
 
-	// Switch back to the resumer, telling it we are suspended.
-	MOVQ	R13, CO_VALUE(BX)
-	MOVQ	CO_CALLER(BX), DI
-	MOVQ	$ST_SUSPENDED, SI
-	JUMP
-
-	// Resumed, perhaps by another resumer: remember where to yield to.
-	MOVQ	AX, CO_CALLER(BX)
-	TESTQ	R12, R12
-	JZ	ok
-	MOVQ	CO_VALUE(BX), CX
-	MOVQ	CX, 0(R12)
-ok:
-	MOVQ	$CK_OK, AX
-	JMP	ret
+	// Switch back to the resumer, telling it we are suspended. The resume
+	// that wakes us returns from this function with AX = CK_OK.
+	MOVQ	SI, CO_VALUE(DI)
+	MOVQ	DX, CO_INPTR(DI)
+	SAVE_CONTEXT
+	MOVQ	SP, CO_CTX(DI)
+	MOVQ	$ST_SUSPENDED, AX
+	RESTORE_CONTEXT(CO_CALLER(DI))
+	RET
 notrunning:
 	MOVQ	$CK_ENOTRUNNING, AX
-ret:
-	POPQ	R13
-	POPQ	R12
-	POPQ	BX
 	RET
 
 // current is
@@ -195,27 +222,40 @@ TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 	ADDQ	$8, SP
 	RET
 
-// coEntry is the entry function of every coroutine's context: the first
-// jump arrives with the resumer's context in DI and the record in SI.
-// It calls co->fn(co, co->arg) and, when that returns, stores the result
-// and jumps back for good, telling the resumer the coroutine is dead.
+// coEntry is the entry function of every coroutine's context: switchIn's
+// first return lands in the machine layer's contextEntry, which calls us
+// with co in RSI. It calls co->fn(co, co->arg) and, when that returns,
+// stores the result and switches back for good, telling the resumer the
+// coroutine is dead.
 TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
 	// Entered like a call (SP+8 aligned); RBP is 0, ending the frame chain.
+	// RBX is ours: nothing returns into this frame's caller.
+	// The alignment slot keeps RBP (zero): vet's frame-pointer check wants
+	// it saved before the final switch loads the resumer's.
 	SUBQ	$8, SP
+	MOVQ	BP, 0(SP)
 	MOVQ	SI, BX
-	MOVQ	DI, CO_CALLER(BX)
 	MOVQ	BX, DI
 	MOVQ	CO_ARG(BX), SI
 	MOVQ	CO_FN(BX), AX
 	CALL	AX
 
-	// fn returned: its result is the last word out.
+	// fn returned: its result is the last word out. Switch back for good:
+	// RESTORE_CONTEXT spelled with loads instead of pops, since nothing was
+	// pushed here (the assembler checks that pushes and pops balance).
 	MOVQ	AX, CO_VALUE(BX)
-	MOVQ	CO_CALLER(BX), DI
-	MOVQ	$ST_DEAD, SI
-	JUMP
-	// A dead coroutine is never resumed.
-	INT	$3
+	MOVQ	CO_CALLER(BX), R8
+	LDMXCSR	0x30(R8)
+	FLDCW	0x34(R8)
+	MOVQ	0x00(R8), R12
+	MOVQ	0x08(R8), R13
+	MOVQ	0x10(R8), R14
+	MOVQ	0x18(R8), R15
+	MOVQ	0x20(R8), BX
+	MOVQ	0x28(R8), BP
+	LEAQ	0x38(R8), SP
+	MOVQ	$ST_DEAD, AX
+	RET
 
 // goResume is the cgocall target behind (*Coroutine).Resume:
 //
@@ -237,7 +277,8 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	BX, DI
 	MOVQ	CO_VALUE(BX), SI
 	LEAQ	CO_VALUE(BX), DX
-	CALL	·resume(SB)
+	MOVQ	R12, CX
+	CALL	resumeCore<>(SB)
 	MOVQ	R13, TB_SYSSP(R12)
 	POPQ	R13
 	POPQ	R12
@@ -280,8 +321,8 @@ TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 
 	// The stack to call on: this one (R11 = SP) unless SP lies inside the
 	// current coroutine's stack and Go entered native code on this thread.
-	MOVQ	SP, R11
 	CALL	threadBlock<>(SB)
+	MOVQ	SP, R11
 	MOVQ	TB_CURRENT(AX), CX
 	TESTQ	CX, CX
 	JZ	call

@@ -18,6 +18,7 @@
 #define CO_TRAPOP	96	// kernel trap of a native task: op code
 #define CO_TRAPA	104	// first operand
 #define CO_TRAPB	112	// second operand
+#define CO_INPTR	120	// where yield wants the next resume's word (or 0)
 #define CO_SIZE		128
 
 #define ST_SUSPENDED	0
@@ -39,6 +40,6 @@
 #define TB_SIZE		64
 
 // Room left on the system stack, below the SP goResume recorded, for the
-// frames of resume and jumpContext that lie there while a coroutine runs.
+// frames of resumeCore and switchIn that lie there while a coroutine runs.
 // A callback's frames go below this gap.
 #define SYSSP_GAP	512

@@ -108,7 +108,7 @@ type coro struct {
 	trapOp  uintptr
 	trapA   uintptr
 	trapB   uintptr
-	_       uintptr
+	inPtr   uintptr
 }
 
 const coroSize = unsafe.Sizeof(coro{})
@@ -136,7 +136,6 @@ var api = apiTable{
 }
 
 var (
-	jumpFn     = corokernel.JumpContextFn // read by the assembly
 	goResumeFn = goResumePC()
 	coEntryFn  = coEntryPC()
 )
@@ -144,7 +143,14 @@ var (
 // API returns the address of the ck_api table that every body receives
 // in co->api, for C code that needs it without a coroutine at hand (for
 // instance to call ck_current from a callback).
-func API() uintptr { return uintptr(unsafe.Pointer(&api)) }
+func API() unsafe.Pointer { return unsafe.Pointer(&api) }
+
+// cgocall is runtime.cgocall: Resume enters native code through exactly one
+// of them.
+//
+//go:linkname cgocall runtime.cgocall
+//go:noescape
+func cgocall(fn uintptr, arg unsafe.Pointer) int32
 
 // Implemented in assembly with the C ABI; declared here for vet only.
 func resume()
@@ -230,7 +236,7 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	// below it.
 	c.co = (*coro)(unsafe.Pointer(&s.mem[len(s.mem)-int(coroSize)]))
 	*c.co = coro{
-		api:     API(),
+		api:     uintptr(API()),
 		fn:      fn,
 		arg:     arg,
 		status:  uintptr(Suspended),
@@ -258,7 +264,7 @@ func (c *Coroutine) Resume(in uintptr) (uintptr, error) {
 		return 0, ErrClosed
 	}
 	co.value = in
-	r := corokernel.Call(goResumeFn, unsafe.Pointer(co))
+	r := cgocall(goResumeFn, unsafe.Pointer(co))
 	switch r {
 	case ckOK, ckDone:
 		return co.value, nil

@@ -1,0 +1,41 @@
+// The arm64 context frame as macros, shared by the machine layer
+// (ctx_arm64.s) and package ctx, so that every context in the module has
+// one layout. ctx_arm64.s draws the frame and says why each register is
+// saved. X9 is the scratch register for FPCR.
+
+// SAVE_CONTEXT saves the callee-saved state in a new frame below SP and
+// leaves SP at it. The resume PC is LR: the return address of the call
+// into the switching function.
+#define SAVE_CONTEXT \
+	SUB	$0xb0, RSP \
+	FSTPD	(F8, F9), 0x00(RSP) \
+	FSTPD	(F10, F11), 0x10(RSP) \
+	FSTPD	(F12, F13), 0x20(RSP) \
+	FSTPD	(F14, F15), 0x30(RSP) \
+	STP	(R19, R20), 0x40(RSP) \
+	STP	(R21, R22), 0x50(RSP) \
+	STP	(R23, R24), 0x60(RSP) \
+	STP	(R25, R26), 0x70(RSP) \
+	STP	(R27, g), 0x80(RSP) \
+	STP	(R29, R30), 0x90(RSP) \
+	MRS	FPCR, R9 \
+	STP	(R30, R9), 0xa0(RSP)
+
+// RESTORE_CONTEXT(to) makes SP the frame at register to, restores the
+// state saved there and pops the frame, leaving the resume PC in R10 for
+// the caller to end with RET R10 (a return) or JMP (R10) (a jump).
+#define RESTORE_CONTEXT(to) \
+	MOVD	to, RSP \
+	FLDPD	0x00(RSP), (F8, F9) \
+	FLDPD	0x10(RSP), (F10, F11) \
+	FLDPD	0x20(RSP), (F12, F13) \
+	FLDPD	0x30(RSP), (F14, F15) \
+	LDP	0x40(RSP), (R19, R20) \
+	LDP	0x50(RSP), (R21, R22) \
+	LDP	0x60(RSP), (R23, R24) \
+	LDP	0x70(RSP), (R25, R26) \
+	LDP	0x80(RSP), (R27, g) \
+	LDP	0x90(RSP), (R29, R30) \
+	LDP	0xa0(RSP), (R10, R11) \
+	MSR	R11, FPCR \
+	ADD	$0xb0, RSP
