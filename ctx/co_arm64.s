@@ -1,7 +1,11 @@
-// Coroutines for arm64 on top of the machine layer's jumpContext: resume,
-// yield, the first frame of every coroutine, the per-thread block and the
-// entry used by Go through runtime.cgocall. All functions here use the
-// AAPCS64 C ABI; see co_asm.h for the record layouts.
+// Coroutines for arm64: resume, yield, the first frame of every coroutine,
+// the per-thread block, the entry Go uses through runtime.cgocall, and the
+// callback trampoline. All functions here use the AAPCS64 C ABI; see
+// co_asm.h for the record layouts and ../ctxframe_arm64.h for the context
+// frame, shared with the machine layer. As on amd64 (see co_amd64.s), the
+// switches are balanced, entered by a call and left by RET, so that the
+// return-address predictor mispredicts only the two returns that cross
+// stacks in a round trip.
 //
 // Register use: X19-X23 are callee-saved (AAPCS64 6.1.1), so they keep the
 // coroutine record, the thread block and the out pointers across the jump,
@@ -13,11 +17,8 @@
 
 #include "textflag.h"
 #include "co_asm.h"
+#include "../ctxframe_arm64.h"
 
-// JUMP calls the machine layer's ck_jump_context through ·jumpFn: assembly
-// cannot name a symbol of a package whose path has a dot. X9 is a
-// caller-saved temporary, and ADRP+ADD leaves X27 alone.
-#define JUMP MOVD $·jumpFn(SB), R9; MOVD (R9), R9; BL (R9)
 
 // threadBlock<> returns in X0 this thread's block (co_asm.h, TB_*),
 // allocating it with calloc on the thread's first use. It clobbers only
@@ -62,6 +63,27 @@ done:
 // CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
 // (the coroutine is then dead).
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
+	// Look up the thread block, keeping the arguments and LR in a frame,
+	// then continue in resumeCore.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R30), 16(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	R2, R21
+	BL	threadBlock<>(SB)
+	MOVD	R0, R3
+	MOVD	R19, R0
+	MOVD	R20, R1
+	MOVD	R21, R2
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R30)
+	ADD	$32, RSP
+	B	resumeCore<>(SB)
+
+// resumeCore<> is resume with the thread block already in X3: co in X0, in
+// in X1, out in X2.
+TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	// Frame: X19-X23 and LR.
 	SUB	$48, RSP
 	STP	(R19, R20), 0(RSP)
@@ -70,6 +92,7 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R0, R19 // co
 	MOVD	R1, R20 // in
 	MOVD	R2, R21 // out
+	MOVD	R3, R22 // thread block
 	CBZ	R19, einval
 
 	// Claim the coroutine: status suspended -> running, atomically
@@ -84,23 +107,22 @@ claim:
 	CBNZ	R3, claim
 
 	// Link it as this thread's current coroutine, remembering the outer one.
-	BL	threadBlock<>(SB)
-	MOVD	R0, R22
 	MOVD	TB_CURRENT(R22), R2
 	MOVD	R2, CO_PREV(R19)
 	MOVD	R19, TB_CURRENT(R22)
 
-	// Switch. The coroutine reads in from co->value; a fresh one gets co
-	// itself as the transfer word (coEntry needs it).
+	// Deliver in: in co->value, and where a suspended yield asked for it.
 	MOVD	R20, CO_VALUE(R19)
-	MOVD	CO_CTX(R19), R0
-	MOVD	R19, R1
-	JUMP
+	MOVD	CO_INPTR(R19), R2
+	CBZ	R2, switch
+	MOVD	R20, (R2)
+switch:
+	MOVD	R19, R0
+	BL	switchIn<>(SB)
 
-	// Back: X0 is the coroutine's new context, X1 its next status
-	// (suspended after a yield, dead after a return).
-	MOVD	R0, CO_CTX(R19)
-	MOVD	R1, R23
+	// Back: X0 is the coroutine's next status (suspended after a yield,
+	// dead after a return); yield or coEntry stored its context.
+	MOVD	R0, R23
 	MOVD	CO_PREV(R19), R2
 	MOVD	R2, TB_CURRENT(R22)
 	CBZ	R21, canary
@@ -148,51 +170,59 @@ out:
 	ADD	$48, RSP
 	RET
 
+// switchIn<> switches from the resumer to the coroutine co (X0): it saves
+// the resumer's context in co->caller and returns into the coroutine, with
+// X0 = CK_OK for a yield that is waiting and X1 = co for a fresh
+// coroutine's coEntry. It "returns" when the coroutine yields or ends,
+// with the coroutine's next status in X0.
+TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
+	SAVE_CONTEXT
+	MOVD	RSP, R2
+	MOVD	R2, CO_CALLER(R0)
+	MOVD	R0, R1
+	MOVD	CO_CTX(R0), R3
+	MOVD	$CK_OK, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
+
 // yield is
 //
 //	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
 //
 // It suspends co, the innermost coroutine running on this thread, handing
 // out to its resumer, and returns CK_OK when resumed, with the resumer's
-// word in *in (in may be NULL). Called with any other co, it returns
-// CK_ENOTRUNNING at once.
+// word in *in (in may be NULL; the resumer stores it). Called with any
+// other co, it returns CK_ENOTRUNNING at once.
 TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19-X21 and LR.
-	SUB	$32, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R30), 16(RSP)
-	MOVD	R0, R19 // co
-	MOVD	R1, R21 // out
-	MOVD	R2, R20 // in
-	CBZ	R19, notrunning
-	MOVD	CO_STATUS(R19), R0
-	CMP	$ST_RUNNING, R0
+	// Check with temporaries only; LR is the resume PC of our frame.
+	CBZ	R0, notrunning
+	MOVD	CO_STATUS(R0), R3
+	CMP	$ST_RUNNING, R3
 	BNE	notrunning
-	BL	threadBlock<>(SB)
-	MOVD	TB_CURRENT(R0), R0
-	CMP	R19, R0
-	BNE	notrunning
+	// co is the innermost coroutine on this thread exactly when we run on
+	// its stack: a stack runs on one thread at a time, and a coroutine
+	// resumed from co's body runs on a stack of its own.
+	MOVD	RSP, R4
+	MOVD	CO_STACKLO(R0), R3
+	CMP	R3, R4
+	BLO	notrunning
+	MOVD	CO_STACKHI(R0), R3
+	CMP	R3, R4
+	BHS	notrunning
 
-	// Switch back to the resumer, telling it we are suspended.
-	MOVD	R21, CO_VALUE(R19)
-	MOVD	CO_CALLER(R19), R0
-	MOVD	$ST_SUSPENDED, R1
-	JUMP
-
-	// Resumed, perhaps by another resumer: remember where to yield to.
-	MOVD	R0, CO_CALLER(R19)
-	CBZ	R20, ok
-	MOVD	CO_VALUE(R19), R2
-	MOVD	R2, (R20)
-ok:
-	MOVD	$CK_OK, R0
-	B	ret
+	// Switch back to the resumer, telling it we are suspended. The resume
+	// that wakes us returns from this function with X0 = CK_OK.
+	MOVD	R1, CO_VALUE(R0)
+	MOVD	R2, CO_INPTR(R0)
+	SAVE_CONTEXT
+	MOVD	RSP, R3
+	MOVD	R3, CO_CTX(R0)
+	MOVD	CO_CALLER(R0), R3
+	MOVD	$ST_SUSPENDED, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
 notrunning:
 	MOVD	$CK_ENOTRUNNING, R0
-ret:
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R30)
-	ADD	$32, RSP
 	RET
 
 // current is
@@ -209,15 +239,14 @@ TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
-// coEntry is the entry function of every coroutine's context: the first
-// jump arrives with the resumer's context in X0 and the record in X1, LR
-// pointing at the machine layer's finish stub and FP = 0. It calls
-// co->fn(co, co->arg) and, when that returns, stores the result and jumps
-// back for good, telling the resumer the coroutine is dead.
+// coEntry is the entry function of every coroutine's context: switchIn's
+// first return lands in the machine layer's contextEntry, which calls us
+// with co in X1, LR pointing at the finish stub and FP = 0. It calls
+// co->fn(co, co->arg) and, when that returns, stores the result and
+// switches back for good, telling the resumer the coroutine is dead.
 TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 is ours to keep: nothing returns into this frame's caller.
 	MOVD	R1, R19
-	MOVD	R0, CO_CALLER(R19)
 	MOVD	R19, R0
 	MOVD	CO_ARG(R19), R1
 	MOVD	CO_FN(R19), R9
@@ -225,11 +254,10 @@ TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
 
 	// fn returned: its result is the last word out.
 	MOVD	R0, CO_VALUE(R19)
-	MOVD	CO_CALLER(R19), R0
-	MOVD	$ST_DEAD, R1
-	JUMP
-	// A dead coroutine is never resumed.
-	BRK
+	MOVD	CO_CALLER(R19), R3
+	MOVD	$ST_DEAD, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
 
 // goResume is the cgocall target behind (*Coroutine).Resume:
 //
@@ -252,7 +280,8 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R19, R0
 	MOVD	CO_VALUE(R19), R1
 	ADD	$CO_VALUE, R19, R2
-	BL	·resume(SB)
+	MOVD	R20, R3
+	BL	resumeCore<>(SB)
 	MOVD	R21, TB_SYSSP(R20)
 	LDP	0(RSP), (R19, R20)
 	LDP	16(RSP), (R21, R30)

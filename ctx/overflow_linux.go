@@ -8,14 +8,13 @@ import (
 )
 
 // The overflow reporter: a SIGSEGV handler installed with libc sigaction
-// in front of the Go runtime's. When the faulting address lies in one of
-// our guard pages (its header page, one page below, carries hdrMagic and
-// the guard page's address; the handler reads it with process_vm_readv,
-// which cannot fault) it writes the header's line to fd 2. In every case
-// it then jumps to the Go runtime's handler with the same arguments, which
-// reports the fault and ends the process as before: a guard page hit in
-// native code cannot be recovered. Go's own faults (nil dereferences in Go
-// code) pass through untouched and still become panics.
+// in front of the Go runtime's. When the faulting address lies in the guard
+// page of the coroutine running on the faulting thread, it writes that
+// stack's header line to fd 2 (overflow_linux_*.s). In every case it then
+// jumps to the Go runtime's handler with the same arguments, which reports
+// the fault and ends the process as before: a guard page hit in native code
+// cannot be recovered. Go's own faults (nil dereferences in Go code) pass
+// through untouched and still become panics.
 
 // sigactionT is glibc's struct sigaction, the same on amd64 and arm64.
 type sigactionT struct {
@@ -27,13 +26,12 @@ type sigactionT struct {
 }
 
 const (
-	sigSEGV     = 11
-	saSiginfo   = 0x4
-	saOnstack   = 0x08000000
-	saRestart   = 0x10000000
-	sigDefault  = 0
-	sigIgnore   = 1
-	overflowSig = sigSEGV
+	sigSEGV    = 11
+	saSiginfo  = 0x4
+	saOnstack  = 0x08000000
+	saRestart  = 0x10000000
+	sigDefault = 0
+	sigIgnore  = 1
 )
 
 var (
@@ -52,7 +50,7 @@ func installOverflowReporter() {
 	overflowOnce.Do(func() {
 		sigaction := mustSym("sigaction")
 		var old sigactionT
-		if r, _, _ := purego.SyscallN(sigaction, overflowSig, 0, uintptr(unsafe.Pointer(&old))); r != 0 {
+		if r, _, _ := purego.SyscallN(sigaction, sigSEGV, 0, uintptr(unsafe.Pointer(&old))); r != 0 {
 			return
 		}
 		if old.handler == sigDefault || old.handler == sigIgnore {
@@ -63,6 +61,6 @@ func installOverflowReporter() {
 		nw.handler = segvHandlerPC()
 		nw.flags = saSiginfo | saOnstack | saRestart
 		nw.restorer = 0
-		purego.SyscallN(sigaction, overflowSig, uintptr(unsafe.Pointer(&nw)), 0)
+		purego.SyscallN(sigaction, sigSEGV, uintptr(unsafe.Pointer(&nw)), 0)
 	})
 }

@@ -1,76 +1,67 @@
 // The overflow reporter's SIGSEGV handler for linux/amd64 (see
-// overflow_linux.go). It runs on the thread's signal stack in the
-// System V C ABI, uses raw system calls only (async-signal-safe), and
-// always ends by jumping to the Go runtime's handler with the original
-// arguments in RDI, RSI, RDX.
+// overflow_linux.go). It runs on the thread's signal stack in the System V
+// C ABI and always ends by jumping to the Go runtime's handler with the
+// original arguments in RDI, RSI, RDX.
+//
+// A guard page hit comes from the coroutine running on this thread, so the
+// test is exact and reads nothing it is not sure of: the thread block's
+// current coroutine (pthread_getspecific only reads the thread's TLS), its
+// guard page (the page below its lowest stack address), and, when the
+// fault lies there, the header page below that, which the stack's own
+// mapping holds. Then one raw write(2) and the jump.
 
 #include "textflag.h"
+#include "co_asm.h"
 
 #define HDR_MAGIC	$0x636b677561726421
 #define SYS_write	1
-#define SYS_getpid	39
-#define SYS_process_vm_readv	310
 
-// Frame (after the three argument pushes, SP 16-byte aligned):
+// Frame: the three arguments, pushed (SP is then 16-byte aligned):
 //
-//	+0x00  header words read back: magic, guard address
-//	+0x10  local iovec  {base = SP, len = 16}
-//	+0x20  remote iovec {base = header page, len = 16}
+//	+0x00  RDX (ucontext)
+//	+0x08  RSI (siginfo)
+//	+0x10  RDI (signal number)
 TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	PUSHQ	DI
 	PUSHQ	SI
 	PUSHQ	DX
-	SUBQ	$0x30, SP
 
-	// The page of the faulting address (siginfo si_addr, offset 16); the
-	// header page would be one page below it.
-	MOVQ	16(SI), AX
-	MOVQ	·segvPageSize(SB), CX
-	MOVQ	CX, R8
-	NEGQ	R8
-	ANDQ	R8, AX
-	CMPQ	AX, CX
+	// The coroutine running on this thread, if any.
+	MOVQ	·tlsKey(SB), DI
+	MOVQ	·pthreadGetspecific(SB), AX
+	CALL	AX
+	TESTQ	AX, AX
+	JZ	chain
+	MOVQ	TB_CURRENT(AX), AX
+	TESTQ	AX, AX
+	JZ	chain
+
+	// Is the faulting address (siginfo si_addr, offset 16) in its guard
+	// page, [stack low - page, stack low)?
+	MOVQ	CO_STACKLO(AX), CX
+	MOVQ	·segvPageSize(SB), R8
+	MOVQ	CX, R9
+	SUBQ	R8, R9
+	MOVQ	0x08(SP), SI
+	MOVQ	16(SI), R10
+	CMPQ	R10, R9
 	JCS	chain
-	SUBQ	CX, AX
+	CMPQ	R10, CX
+	JCC	chain
 
-	// Read 16 bytes of the would-be header with process_vm_readv on
-	// ourselves: EFAULT instead of a second fault if it is not mapped.
-	MOVQ	SP, 0x10(SP)
-	MOVQ	$16, 0x18(SP)
-	MOVQ	AX, 0x20(SP)
-	MOVQ	$16, 0x28(SP)
-	MOVQ	$SYS_getpid, AX
-	SYSCALL
-	MOVQ	AX, DI
-	LEAQ	0x10(SP), SI
-	MOVQ	$1, DX
-	LEAQ	0x20(SP), R10
-	MOVQ	$1, R8
-	XORL	R9, R9
-	MOVQ	$SYS_process_vm_readv, AX
-	SYSCALL
-	CMPQ	AX, $16
-	JNE	chain
-
-	// Ours if the magic matches and the header names this guard page.
+	// The header page below the guard page: check the magic, then
+	// write(2, header+24, header[16]), the line naming the coroutine.
+	SUBQ	R8, R9
 	MOVQ	HDR_MAGIC, CX
-	CMPQ	0x00(SP), CX
+	CMPQ	0(R9), CX
 	JNE	chain
-	MOVQ	0x20(SP), CX
-	ADDQ	·segvPageSize(SB), CX
-	CMPQ	0x08(SP), CX
-	JNE	chain
-
-	// write(2, header+24, header[16]): the line naming the coroutine.
-	MOVQ	0x20(SP), SI
-	MOVQ	16(SI), DX
-	ADDQ	$24, SI
+	MOVQ	16(R9), DX
+	LEAQ	24(R9), SI
 	MOVQ	$2, DI
 	MOVQ	$SYS_write, AX
 	SYSCALL
 
 chain:
-	ADDQ	$0x30, SP
 	POPQ	DX
 	POPQ	SI
 	POPQ	DI

@@ -41,7 +41,10 @@ TEXT ·deep(SB), NOSPLIT|NOFRAME, $0-0
 // Frames step by 1040 bytes, less than a page, so a runaway recursion
 // cannot step over the guard page.
 TEXT rec<>(SB), NOSPLIT|NOFRAME, $0-0
-	SUB	$1040, RSP
+	// SP moves through X9: this is C code on a coroutine stack, and the
+	// linker must not count the frame against a goroutine's nosplit limit.
+	SUB	$1040, RSP, R9
+	MOVD	R9, RSP
 	MOVD	R30, 1024(RSP)
 	MOVD	R0, 0(RSP)
 	CBZ	R0, base
@@ -51,10 +54,12 @@ TEXT rec<>(SB), NOSPLIT|NOFRAME, $0-0
 	BL	(R9)
 	ADD	$1, R0
 	MOVD	1024(RSP), R30
-	ADD	$1040, RSP
+	ADD	$1040, RSP, R9
+	MOVD	R9, RSP
 	RET
 base:
-	ADD	$1040, RSP
+	ADD	$1040, RSP, R9
+	MOVD	R9, RSP
 	RET
 
 TEXT ·skipGuard(SB), NOSPLIT|NOFRAME, $0-0
