@@ -35,6 +35,10 @@ var (
 	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody uintptr
 )
 
+// Word returns the machine word at addr, for reading what native code
+// handed over by address (vet rightly flags unsafe.Pointer(uintptr)).
+func Word(addr uintptr) uintptr
+
 // api is the ck_api table CmpYield uses (SetAPI).
 var api uintptr
 

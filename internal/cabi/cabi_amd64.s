@@ -227,3 +227,9 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	$·swapBody(SB), AX
 	MOVQ	AX, 64(DI)
 	RET
+
+TEXT ·Word(SB), NOSPLIT, $0-16
+	MOVQ	addr+0(FP), AX
+	MOVQ	0(AX), AX
+	MOVQ	AX, ret+8(FP)
+	RET

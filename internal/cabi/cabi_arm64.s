@@ -218,3 +218,9 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	$·swapBody(SB), R1
 	MOVD	R1, 64(R0)
 	RET
+
+TEXT ·Word(SB), NOSPLIT, $0-16
+	MOVD	addr+0(FP), R0
+	MOVD	(R0), R0
+	MOVD	R0, ret+8(FP)
+	RET
