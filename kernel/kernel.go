@@ -39,12 +39,20 @@ type Kernel struct {
 	cur     *task // the task whose body runs now, for panics of step bodies
 	panics  map[TID]any
 
+	sweepTest time.Duration // tests: the epoll sweep interval
+
 	log, trace io.Writer
 	pollerName string
 	p          poller
 	fdLimit    int
 	evs        []event
 	epoch      time.Time
+
+	// epoll drops the registration of an fd closed while waited on
+	// without a word, so under epoll the kernel checks the waited fds
+	// itself every sweepEvery (ns), and wakes at least that often.
+	sweepEvery int64
+	nextSweep  int64
 
 	running atomic.Bool
 	stopped atomic.Bool
@@ -190,6 +198,14 @@ func (k *Kernel) start() error {
 		return fmt.Errorf("kernel: cannot watch the wakeup eventfd %d: %w", efd, err)
 	}
 	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
+	k.sweepEvery, k.nextSweep = 0, 0
+	if _, ok := p.(*epollPoller); ok {
+		k.sweepEvery = int64(time.Second)
+		if k.sweepTest > 0 {
+			k.sweepEvery = int64(k.sweepTest)
+		}
+		k.nextSweep = k.sweepEvery
+	}
 	k.wakeMu.Lock()
 	k.wakefd = efd
 	k.wakeMu.Unlock()
@@ -373,8 +389,8 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 // ioWait puts t in the wait of op (ReadWait or WriteWait) on fd. It
 // returns ok if t now waits, or the result word to return at once.
 func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
-	if fd < 0 {
-		return int64(CodeBadFD), false
+	if fd < 0 || fd == k.wakefd {
+		return int64(CodeBadFD), false // the kernel's own eventfd is no task's
 	}
 	if fd >= k.fdLimit {
 		return int64(CodeFDSet), false
@@ -435,6 +451,19 @@ func (k *Kernel) poll() error {
 	} else if k.nio == 0 {
 		return nil // nothing to poll for; Stop is seen through k.stopped
 	}
+	if k.sweepEvery > 0 && k.nio > 0 {
+		now := k.now()
+		if now >= k.nextSweep {
+			k.sweep()
+			k.nextSweep = now + k.sweepEvery
+			if k.ready.n > 0 {
+				timeout = 0
+			}
+		}
+		if d := time.Duration(k.nextSweep - now); timeout < 0 || timeout > d {
+			timeout = max(d, 0)
+		}
+	}
 	evs, err := k.p.wait(timeout, k.evs[:0])
 	k.evs = evs[:0]
 	if err != nil {
@@ -488,6 +517,19 @@ func (k *Kernel) ioReady(fd int, ev uint32) {
 			code := errCode(err)
 			k.wakeList(&w.r, code)
 			k.wakeList(&w.w, code)
+		}
+	}
+}
+
+// sweep fails the waits on fds that are no longer open. Only the epoll
+// kernel needs it: select and poll report such fds themselves.
+func (k *Kernel) sweep() {
+	for fd := range k.fds {
+		w := &k.fds[fd]
+		if len(w.r)+len(w.w) > 0 && !fdOpen(fd) {
+			k.wakeList(&w.r, int64(CodeBadFD))
+			k.wakeList(&w.w, int64(CodeBadFD))
+			k.p.watch(fd, 0)
 		}
 	}
 }
