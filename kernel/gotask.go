@@ -93,20 +93,26 @@ func (s *Sys) kill(t *task) {
 
 // call makes trap tr and returns its result word.
 func (s *Sys) call(tr Trap) int64 {
-	if s == nil {
-		return int64(CodeNotTask)
-	}
-	if !s.running {
-		if s.dying {
-			return s.dyingCall(tr)
-		}
-		return int64(CodeNotTask)
+	if s == nil || !s.running {
+		return s.outside(tr)
 	}
 	s.trap = tr
 	if !s.yield(struct{}{}) {
-		panic(unwind)
+		s.unwind()
 	}
 	return s.res
+}
+
+// unwind starts the unwinding of a killed task.
+func (s *Sys) unwind() { panic(unwind) }
+
+// outside serves a trap made while the task is not running: from
+// elsewhere, or while it unwinds after a kill.
+func (s *Sys) outside(tr Trap) int64 {
+	if s != nil && s.dying {
+		return s.dyingCall(tr)
+	}
+	return int64(CodeNotTask)
 }
 
 // dyingCall serves a trap made while the task unwinds after a kill.
@@ -165,7 +171,14 @@ func (s *Sys) WaitTask(tid TID) bool {
 
 // Yield gives up the CPU: the task goes to the end of the ready queue.
 func (s *Sys) Yield() {
-	s.call(Trap{Op: OpYield})
+	if s == nil || !s.running {
+		s.outside(Trap{Op: OpYield})
+		return
+	}
+	s.trap.Op = OpYield // the kernel reads nothing else of a Yield
+	if !s.yield(struct{}{}) {
+		s.unwind()
+	}
 }
 
 // ReadWait waits until fd is readable (or hung up, or in error). It fails

@@ -37,6 +37,7 @@ type Kernel struct {
 	seq     uint64
 	budget  int   // tasks to run before the next poll
 	cur     *task // the task whose body runs now, for panics of step bodies
+	tr      Trap  // the trap of a step body being handled
 	panics  map[TID]any
 
 	sweepTest time.Duration // tests: the epoll sweep interval
@@ -127,7 +128,8 @@ func (k *Kernel) Spawn(t Task) TID {
 
 func (k *Kernel) spawn(b body) TID {
 	k.nextTID++
-	t := &task{k: k, tid: k.nextTID, body: b, state: sReady, hidx: -1}
+	t := &task{k: k, tid: k.nextTID, state: sReady, hidx: -1}
+	t.setBody(b)
 	k.tasks[t.tid] = t
 	k.ready.push(t)
 	return t.tid
@@ -244,14 +246,22 @@ func (k *Kernel) loop() (err error) {
 			// Part 7's I/O task, folded into the loop: poll once per
 			// pass over the tasks that were ready, without blocking
 			// while tasks are ready.
-			if err := k.poll(); err != nil {
-				return err
+			k.budget = k.ready.n
+			if k.ready.n == 0 || k.nio > 0 || len(k.timers) > 0 {
+				if err := k.poll(); err != nil {
+					return err
+				}
+				k.budget = k.ready.n
+			} else {
+				// Nothing to poll for: look for Stop less often. A
+				// task that starts waiting cuts the pass short (see
+				// pollSoon).
+				k.budget = max(k.budget, idleBudget)
 			}
 			if k.stopped.Load() {
 				k.killAll()
 				return nil
 			}
-			k.budget = k.ready.n
 			continue
 		}
 		k.budget--
@@ -260,14 +270,45 @@ func (k *Kernel) loop() (err error) {
 	return nil
 }
 
+// idleBudget is how many tasks the kernel runs between looks at Stop when
+// no task waits for I/O or a timer.
+const idleBudget = 64
+
+// pollSoon makes the scheduler poll after one pass over the ready tasks,
+// as Part 7's I/O task would, once a task waits for I/O or a timer.
+func (k *Kernel) pollSoon() {
+	k.budget = min(k.budget, k.ready.n)
+}
+
+// exitTrap is the trap of a Go body that returned.
+var exitTrap = Trap{Op: OpExit}
+
 // run resumes t and handles its trap: pyos's Task.run (with the trampoline
 // of Part 8) and the system call handlers.
 func (k *Kernel) run(t *task) {
 	t.state = sRunning
 	r := t.result
 	for {
+		// Step and Go bodies are resumed here directly rather than
+		// through body.resume: these are the kernel's hottest lines.
 		k.cur = t
-		tr := t.body.resume(t, r)
+		var tr *Trap
+		if t.step != nil {
+			k.tr = t.step.Step(r)
+			tr = &k.tr
+		} else if s := t.sys; s != nil && s.next != nil {
+			s.res = r
+			s.running = true
+			_, ok := s.next()
+			s.running = false
+			tr = &s.trap
+			if !ok {
+				tr = &exitTrap
+			}
+		} else {
+			k.tr = t.body.resume(t, r)
+			tr = &k.tr
+		}
 		k.cur = nil
 		switch tr.Op {
 		case OpYield:
@@ -293,7 +334,7 @@ func (k *Kernel) run(t *task) {
 			if k.trace != nil {
 				k.traceTrap(t, OpCall, 0, t.body, int64(tr.A))
 			}
-			t.body = t.stack[n-1]
+			t.setBody(t.stack[n-1])
 			t.stack[n-1] = nil
 			t.stack = t.stack[:n-1]
 			r = int64(tr.A)
@@ -301,12 +342,12 @@ func (k *Kernel) run(t *task) {
 		case OpCall:
 			if tr.Task.b != nil {
 				t.stack = append(t.stack, t.body)
-				t.body = tr.Task.b
+				t.setBody(tr.Task.b)
 				r = 0
 				continue
 			}
 		}
-		if k.syscall(t, tr) {
+		if k.syscall(t, *tr) {
 			return // blocked, or ended
 		}
 		t.state = sReady
@@ -373,6 +414,7 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 		t.seq = k.seq
 		t.state, t.op, t.arg = sSleep, tr.Op, tr.A
 		k.timers.push(t)
+		k.pollSoon()
 		return true
 	case OpCall:
 		r = int64(CodeInvalid) // a call of the zero Task
@@ -415,6 +457,7 @@ func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
 	t.state, t.op, t.arg = sIO, op, uintptr(fd)
 	t.fd, t.write = fd, op == OpWriteWait
 	k.nio++
+	k.pollSoon()
 	return 0, true
 }
 
@@ -606,7 +649,8 @@ func (k *Kernel) kill(t *task) {
 func (k *Kernel) exit(t *task) {
 	delete(k.tasks, t.tid)
 	t.state = sDead
-	t.body, t.stack = nil, nil
+	t.setBody(nil)
+	t.stack = nil
 	if k.log != nil {
 		fmt.Fprintf(k.log, "Task %d terminated\n", t.tid)
 	}

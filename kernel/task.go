@@ -51,9 +51,11 @@ type task struct {
 	k      *Kernel
 	tid    TID
 	state  state
-	body   body   // the body that runs now: the task's or a sub-machine's
-	stack  []body // callers suspended in OpCall (the trampoline of Part 8)
-	result int64  // result word of the trap it is suspended in (pyos's sendval)
+	body   body    // the body that runs now: the task's or a sub-machine's
+	step   Stepper // body's machine if body is a step body, else nil
+	sys    *Sys    // body if it is a Go body, else nil
+	stack  []body  // callers suspended in OpCall (the trampoline of Part 8)
+	result int64   // result word of the trap it is suspended in (pyos's sendval)
 
 	// The blocking trap it waits in, for the trace and for kill.
 	op  Op
@@ -66,6 +68,17 @@ type task struct {
 	when    int64   // sSleep: deadline, kernel clock (ns)
 	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines
 	hidx    int     // sSleep: index in the timer heap
+}
+
+// setBody makes b the body that runs now.
+func (t *task) setBody(b body) {
+	t.body, t.step, t.sys = b, nil, nil
+	switch b := b.(type) {
+	case *stepBody:
+		t.step = b.m
+	case *Sys:
+		t.sys = b
+	}
 }
 
 // ring is the ready queue: a FIFO of tasks in a power-of-two ring buffer.
