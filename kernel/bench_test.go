@@ -284,4 +284,3 @@ func benchLoad(b *testing.B, addr string) {
 		b.Fatalf("echoed %d bytes, want %d", st.Bytes, int64(b.N)*size)
 	}
 }
-

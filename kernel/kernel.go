@@ -323,7 +323,9 @@ func (k *Kernel) run(t *task) {
 			n := len(t.stack)
 			if n == 0 {
 				if k.trace != nil {
-					k.traceTrap(t, tr.Op, tr.A, nil, -1)
+					if tr != &exitTrap { // a Go body just returned
+						k.traceTrap(t, tr.Op, tr.A, nil, -1)
+					}
 					k.traceEnd(t, "exited")
 				}
 				k.exit(t)
