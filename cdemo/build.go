@@ -107,7 +107,7 @@ func build(cc compiler, root string) (string, error) {
 	dir := filepath.Join(root, hex.EncodeToString(h.Sum(nil))[:24])
 	lib := filepath.Join(dir, libName)
 	if _, err := os.Stat(lib); err == nil {
-		return lib, checkArch(lib, goarch)
+		return lib, checkArch(lib, lib, goarch)
 	}
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -133,7 +133,8 @@ func build(cc compiler, root string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &BuildError{Cmd: strings.Join(cmd.Args, " "), Output: string(out), Err: err}
 	}
-	if err := checkArch(filepath.Join(tmp, libName), goarch); err != nil {
+	built := fmt.Sprintf("the library built by CC=%q", strings.Join(cc, " "))
+	if err := checkArch(filepath.Join(tmp, libName), built, goarch); err != nil {
 		return "", err
 	}
 	if err := os.Rename(filepath.Join(tmp, libName), lib); err != nil {
@@ -177,10 +178,10 @@ var (
 	machoCPUs = map[string]macho.Cpu{"amd64": macho.CpuAmd64, "arm64": macho.CpuArm64}
 )
 
-// checkArch returns an ErrWrongArch error unless the ELF or Mach-O file
-// at lib is for the Go architecture arch. Architectures it does not know
-// pass.
-func checkArch(lib, arch string) error {
+// checkArch returns an ErrWrongArch error, which calls the file name,
+// unless the ELF or Mach-O file at lib is for the Go architecture arch.
+// Architectures it does not know pass.
+func checkArch(lib, name, arch string) error {
 	f, err := os.Open(lib)
 	if err != nil {
 		return fmt.Errorf("cdemo: %w", err)
@@ -214,7 +215,7 @@ func checkArch(lib, arch string) error {
 		got, want = mf.Cpu, c
 	}
 	return fmt.Errorf("%w: %s is for %v, but this program runs on %s (%v): set CC to a compiler for %s",
-		ErrWrongArch, lib, got, arch, want, arch)
+		ErrWrongArch, name, got, arch, want, arch)
 }
 
 // checkSyntax compiles src, a C file that sits beside the library's
