@@ -106,8 +106,9 @@ func build(cc compiler, root string) (string, error) {
 	}
 	dir := filepath.Join(root, hex.EncodeToString(h.Sum(nil))[:24])
 	lib := filepath.Join(dir, libName)
+	built := fmt.Sprintf("the library built by CC=%q", strings.Join(cc, " "))
 	if _, err := os.Stat(lib); err == nil {
-		return lib, checkArch(lib, lib, goarch)
+		return lib, checkArch(lib, built+" ("+lib+")", goarch)
 	}
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -133,7 +134,6 @@ func build(cc compiler, root string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &BuildError{Cmd: strings.Join(cmd.Args, " "), Output: string(out), Err: err}
 	}
-	built := fmt.Sprintf("the library built by CC=%q", strings.Join(cc, " "))
 	if err := checkArch(filepath.Join(tmp, libName), built, goarch); err != nil {
 		return "", err
 	}

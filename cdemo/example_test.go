@@ -2,7 +2,6 @@ package cdemo_test
 
 import (
 	"fmt"
-	"log"
 
 	"github.com/corokernel/corokernel/cdemo"
 	"github.com/ebitengine/purego"
@@ -13,12 +12,14 @@ import (
 func ExampleLoad() {
 	lib, err := cdemo.Load()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	for _, g := range []string{"pt-goto", "ctx-native"} {
 		v, err := lib.Values(g, 5)
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println(g, v)
 	}
@@ -32,11 +33,13 @@ func ExampleLoad() {
 func ExampleLoadFresh() {
 	lib, err := cdemo.LoadFresh()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	coroutine, err := lib.Sym("coroutine")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	for range 3 {
 		r, _, _ := purego.SyscallN(coroutine)
@@ -53,14 +56,16 @@ func ExampleLoadFresh() {
 func ExampleLib_Tokenize() {
 	lib, err := cdemo.Load()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	in := cdemo.Compress([]byte("Hmmmm... okay!"))
 	fmt.Printf("%q\n", in)
 	for _, s := range []cdemo.Style{cdemo.SwitchState, cdemo.Stackful, cdemo.Callback} {
 		toks, err := lib.Tokenize(s, in)
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println(s, toks)
 	}
@@ -75,12 +80,14 @@ func ExampleLib_Tokenize() {
 func ExampleLib_Values() {
 	lib, err := cdemo.Load()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	for _, g := range []string{"ccr-nested", "ctx-nested"} {
 		v, err := lib.Values(g, 10)
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		b := make([]byte, len(v))
 		for i, c := range v {
