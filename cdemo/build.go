@@ -49,10 +49,12 @@ type BuildError struct {
 	Err    error  // how the command failed
 }
 
+// Error returns the command, how it failed and the compiler's output.
 func (e *BuildError) Error() string {
 	return fmt.Sprintf("cdemo: %s: %v\n%s", e.Cmd, e.Err, e.Output)
 }
 
+// Unwrap returns how the command failed.
 func (e *BuildError) Unwrap() error { return e.Err }
 
 // compiler is the C compiler named by $CC (default cc), split on spaces:
@@ -159,13 +161,15 @@ func sourceFiles() (map[string][]byte, error) {
 }
 
 // cacheRoot is where built libraries live: <user cache>/corokernel/cdemo,
-// or under the temporary directory when there is no user cache.
+// or under the temporary directory when the user cache is unusable.
 func cacheRoot() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
+	if dir, err := os.UserCacheDir(); err == nil {
+		root := filepath.Join(dir, "corokernel", "cdemo")
+		if os.MkdirAll(root, 0o755) == nil {
+			return root
+		}
 	}
-	return filepath.Join(dir, "corokernel", "cdemo")
+	return filepath.Join(os.TempDir(), "corokernel-cache", "cdemo")
 }
 
 // Machine types of the architectures checkArch knows.

@@ -27,6 +27,8 @@ const (
 
 var styleNames = [...]string{"switch-state", "stackful", "callback"}
 
+// String returns the style's name: "switch-state", "stackful" or
+// "callback".
 func (s Style) String() string {
 	if s >= 0 && int(s) < len(styleNames) {
 		return styleNames[s]
@@ -49,6 +51,7 @@ type Token struct {
 	Text string
 }
 
+// String returns "word:<text>" or "punct:<quoted byte>".
 func (t Token) String() string {
 	if t.Kind == Word {
 		return "word:" + t.Text
@@ -118,14 +121,30 @@ var entries = [...]string{
 // end of the input ends it) and splits the text into tokens, the whole
 // pipeline running in C in the given style, in one native call.
 func (l *Lib) Tokenize(s Style, compressed []byte) ([]Token, error) {
-	if s < 0 || int(s) >= len(entries) {
-		return nil, fmt.Errorf("cdemo: Tokenize: bad style %v", s)
-	}
-	fn, err := l.Sym(entries[s])
+	buf := make([]byte, 3*decodedLen(compressed)) // "P" c "\n" at most per byte
+	n, err := l.tokenize(s, compressed, buf)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 3*decodedLen(compressed)) // "P" c "\n" at most per byte
+	var toks []Token
+	for line := range bytes.SplitSeq(buf[:n], []byte{'\n'}) {
+		if len(line) > 0 {
+			toks = append(toks, Token{Kind(line[0]), string(line[1:])})
+		}
+	}
+	return toks, nil
+}
+
+// tokenize runs the pipeline, writing token lines ("W<word>\n",
+// "P<byte>\n") to buf, and returns their length.
+func (l *Lib) tokenize(s Style, compressed, buf []byte) (int, error) {
+	if s < 0 || int(s) >= len(entries) {
+		return 0, fmt.Errorf("cdemo: Tokenize: bad style %v", s)
+	}
+	fn, err := l.Sym(entries[s])
+	if err != nil {
+		return 0, err
+	}
 	a := pipeArgs{n: uintptr(len(compressed)), cap: uintptr(len(buf))}
 	if len(compressed) > 0 {
 		a.in = &compressed[0]
@@ -136,23 +155,17 @@ func (l *Lib) Tokenize(s Style, compressed []byte) ([]Token, error) {
 	if s == Stackful {
 		body, err := l.Sym("cd_rle_body")
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		c, err := ctx.New(body, 0, ctx.WithName("cdemo decoder"))
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		defer c.Close()
 		a.co = c.C()
 	}
 	if r := corokernel.Call(fn, unsafe.Pointer(&a)); r != 0 {
-		return nil, fmt.Errorf("cdemo: Tokenize %v: error %d", s, r)
+		return 0, fmt.Errorf("cdemo: Tokenize %v: error %d", s, r)
 	}
-	var toks []Token
-	for line := range bytes.SplitSeq(buf[:a.len], []byte{'\n'}) {
-		if len(line) > 0 {
-			toks = append(toks, Token{Kind(line[0]), string(line[1:])})
-		}
-	}
-	return toks, nil
+	return int(a.len), nil
 }

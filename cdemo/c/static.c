@@ -5,7 +5,8 @@
  */
 #include "cdemo.h"
 
-/* The seed's coroutine with a counter that cannot overflow. */
+/* The seed's coroutine, with an unsigned counter (it wraps instead of
+ * overflowing). */
 static __attribute__((noinline)) uintptr_t gen_static(void)
 {
 	static uintptr_t i = 0, s = 0;
