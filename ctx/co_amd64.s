@@ -210,6 +210,120 @@ notrunning:
 	MOVQ	$CK_ENOTRUNNING, AX
 	RET
 
+// trap is
+//
+//	int64_t ck_trap(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
+//
+// the kernel trap of the trapping table (ctx.Trapping): it records op, a
+// and b in the record and yields; the resumer (package kernel) reads them
+// with (*Coroutine).Trap and resumes with the trap's result word, which
+// trap returns. Called with a coroutine that is not the one running on
+// this stack, it returns -1 (CK_ENOTTASK) at once.
+TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX keeps co across the yield; the push realigns SP.
+	PUSHQ	BX
+	MOVQ	DI, BX
+	TESTQ	BX, BX
+	JZ	notask
+	CMPQ	CO_STATUS(BX), $ST_RUNNING
+	JNE	notask
+	CMPQ	SP, CO_STACKLO(BX)
+	JCS	notask
+	CMPQ	SP, CO_STACKHI(BX)
+	JCC	notask
+
+	// Record the trap (op is a uint32: zero-extend it) and yield 0.
+	MOVL	SI, SI
+	MOVQ	SI, CO_TRAPOP(BX)
+	MOVQ	DX, CO_TRAPA(BX)
+	MOVQ	CX, CO_TRAPB(BX)
+	XORL	SI, SI
+	XORL	DX, DX
+	CALL	·yield(SB)
+	TESTQ	AX, AX
+	JNZ	notask
+
+	// Resumed: the result word is what the resumer passed.
+	MOVQ	CO_VALUE(BX), AX
+	JMP	done
+notask:
+	MOVQ	$CK_ENOTTASK, AX
+done:
+	POPQ	BX
+	RET
+
+// noTrap is the trap entry of the plain table: a coroutine that is not a
+// kernel task cannot trap.
+TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ	$CK_ENOTTASK, AX
+	RET
+
+// goCycle is the cgocall target behind Cycle:
+//
+//	void ck_go_cycle(struct cycle *a);
+//	struct cycle { ck_coroutine **ring; uintptr_t n, start, max, pass;
+//	               uintptr_t i, count; intptr_t code; };
+//
+// It resumes ring[start], ring[start+1], ... round the ring, each with 0,
+// for as long as each one yields through trap with op == pass (consumed:
+// its trap op is cleared), at most max times. It stops at the first
+// coroutine that does anything else (another trap, a plain yield, a return,
+// an error) and reports where: i, the resumes made (count, including the
+// one that stopped), and that resume's code: CK_OK when it merely trapped
+// otherwise, CYCLE_MORE when max ran out (i is then the next to run). All
+// in native code, in one cgocall.
+TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = a, R12 = thread block, R13 = the outer system SP, R14 = i,
+	// R15 = count. Five pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	PUSHQ	R15
+	MOVQ	DI, BX
+	CALL	threadBlock<>(SB)
+	MOVQ	AX, R12
+	MOVQ	TB_SYSSP(R12), R13
+	MOVQ	SP, TB_SYSSP(R12)
+	MOVQ	16(BX), R14
+	XORL	R15, R15
+loop:
+	MOVQ	$CYCLE_MORE, AX
+	CMPQ	R15, 24(BX)
+	JEQ	stop
+	MOVQ	0(BX), CX
+	MOVQ	(CX)(R14*8), DI
+	XORL	SI, SI
+	XORL	DX, DX
+	MOVQ	R12, CX
+	CALL	resumeCore<>(SB)
+	INCQ	R15
+	TESTQ	AX, AX
+	JNZ	stop
+	// It yielded: through trap with the passing op?
+	MOVQ	0(BX), CX
+	MOVQ	(CX)(R14*8), CX
+	MOVQ	CO_TRAPOP(CX), DX
+	CMPQ	DX, 32(BX)
+	JNE	stop
+	MOVQ	$0, CO_TRAPOP(CX)
+	INCQ	R14
+	CMPQ	R14, 8(BX)
+	JNE	loop
+	XORL	R14, R14
+	JMP	loop
+stop:
+	MOVQ	R14, 40(BX)
+	MOVQ	R15, 48(BX)
+	MOVQ	AX, 56(BX)
+	MOVQ	R13, TB_SYSSP(R12)
+	POPQ	R15
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 // current is
 //
 //	ck_coroutine *ck_current(void);
@@ -393,5 +507,20 @@ TEXT ·coEntryPC(SB), NOSPLIT, $0-8
 
 TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
 	MOVQ	$·callbackCommon(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·trapPC(SB), NOSPLIT, $0-8
+	MOVQ	$·trap(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·noTrapPC(SB), NOSPLIT, $0-8
+	MOVQ	$·noTrap(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·goCyclePC(SB), NOSPLIT, $0-8
+	MOVQ	$·goCycle(SB), AX
 	MOVQ	AX, ret+0(FP)
 	RET

@@ -225,6 +225,114 @@ notrunning:
 	MOVD	$CK_ENOTRUNNING, R0
 	RET
 
+// trap is
+//
+//	int64_t ck_trap(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
+//
+// the kernel trap of the trapping table (ctx.Trapping): it records op, a
+// and b in the record and yields; the resumer (package kernel) reads them
+// with (*Coroutine).Trap and resumes with the trap's result word, which
+// trap returns. Called with a coroutine that is not the one running on
+// this stack, it returns -1 (CK_ENOTTASK) at once.
+TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: X19 keeps co across the yield, with LR.
+	SUB	$16, RSP
+	STP	(R19, R30), 0(RSP)
+	MOVD	R0, R19
+	CBZ	R19, notask
+	MOVD	CO_STATUS(R19), R4
+	CMP	$ST_RUNNING, R4
+	BNE	notask
+	MOVD	RSP, R5
+	MOVD	CO_STACKLO(R19), R4
+	CMP	R4, R5
+	BLO	notask
+	MOVD	CO_STACKHI(R19), R4
+	CMP	R4, R5
+	BHS	notask
+
+	// Record the trap (op is a uint32: zero-extend it) and yield 0.
+	MOVWU	R1, R1
+	MOVD	R1, CO_TRAPOP(R19)
+	MOVD	R2, CO_TRAPA(R19)
+	MOVD	R3, CO_TRAPB(R19)
+	MOVD	$0, R1
+	MOVD	$0, R2
+	BL	·yield(SB)
+	CBNZ	R0, notask
+
+	// Resumed: the result word is what the resumer passed.
+	MOVD	CO_VALUE(R19), R0
+	B	done
+notask:
+	MOVD	$CK_ENOTTASK, R0
+done:
+	LDP	0(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
+// noTrap is the trap entry of the plain table: a coroutine that is not a
+// kernel task cannot trap.
+TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	$CK_ENOTTASK, R0
+	RET
+
+// goCycle is the cgocall target behind Cycle (see co_amd64.s for the
+// struct): resume ring[i], round the ring, as long as each one traps with
+// op == pass, at most max times, all in native code.
+TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = a, X20 = thread block, X21 = the outer system SP, X22 = i,
+	// X23 = count; frame keeps them and LR.
+	SUB	$48, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R22), 16(RSP)
+	STP	(R23, R30), 32(RSP)
+	MOVD	R0, R19
+	BL	threadBlock<>(SB)
+	MOVD	R0, R20
+	MOVD	TB_SYSSP(R20), R21
+	MOVD	RSP, R2
+	MOVD	R2, TB_SYSSP(R20)
+	MOVD	16(R19), R22
+	MOVD	$0, R23
+loop:
+	MOVD	$CYCLE_MORE, R0
+	MOVD	24(R19), R2
+	CMP	R2, R23
+	BEQ	stop
+	MOVD	0(R19), R2
+	MOVD	(R2)(R22<<3), R0
+	MOVD	$0, R1
+	MOVD	$0, R2
+	MOVD	R20, R3
+	BL	resumeCore<>(SB)
+	ADD	$1, R23
+	CBNZ	R0, stop
+	// It yielded: through trap with the passing op?
+	MOVD	0(R19), R2
+	MOVD	(R2)(R22<<3), R2
+	MOVD	CO_TRAPOP(R2), R3
+	MOVD	32(R19), R4
+	CMP	R4, R3
+	BNE	stop
+	MOVD	ZR, CO_TRAPOP(R2)
+	ADD	$1, R22
+	MOVD	8(R19), R2
+	CMP	R2, R22
+	BNE	loop
+	MOVD	$0, R22
+	B	loop
+stop:
+	MOVD	R22, 40(R19)
+	MOVD	R23, 48(R19)
+	MOVD	R0, 56(R19)
+	MOVD	R21, TB_SYSSP(R20)
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R22)
+	LDP	32(RSP), (R23, R30)
+	ADD	$48, RSP
+	RET
+
 // current is
 //
 //	ck_coroutine *ck_current(void);
@@ -387,5 +495,20 @@ TEXT ·coEntryPC(SB), NOSPLIT, $0-8
 
 TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
 	MOVD	$·callbackCommon(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·trapPC(SB), NOSPLIT, $0-8
+	MOVD	$·trap(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·noTrapPC(SB), NOSPLIT, $0-8
+	MOVD	$·noTrap(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+TEXT ·goCyclePC(SB), NOSPLIT, $0-8
+	MOVD	$·goCycle(SB), R0
 	MOVD	R0, ret+0(FP)
 	RET

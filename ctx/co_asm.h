@@ -33,6 +33,8 @@
 #define CK_EDEAD	-3
 #define CK_ENOTRUNNING	-4
 #define CK_ESTACK	-5
+#define CYCLE_MORE	2	// goCycle: the budget ran out
+#define CK_ENOTTASK	-1	// trap: not a kernel task, or not running here (kernel.CodeNotTask)
 
 // Per-thread block, reached through a pthread key (threadBlock<>).
 #define TB_SYSSP	0	// SP of the innermost Go-to-native entry, 0 outside

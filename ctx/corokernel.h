@@ -41,6 +41,30 @@
 #define CK_ENOTRUNNING -4  /* yield: co is not the coroutine running on this thread */
 #define CK_ESTACK      -5  /* resume: the stack canary was clobbered; the coroutine is dead */
 
+/*
+ * Kernel traps, for native tasks of package kernel (kernel.Native): the
+ * body calls co->api->trap(co, CK_TRAP_*, a, b), which suspends the task
+ * until the kernel has handled the trap and returns its result word:
+ * >= 0 on success, a negative CK_TRAP_E* code on failure. The numbers are
+ * the kernel's trap ABI (kernel/trap.go), shared with Go and step tasks.
+ */
+#define CK_TRAP_YIELD      1 /* give up the CPU; result 0 */
+#define CK_TRAP_GETTID     2 /* result: the caller's task id */
+#define CK_TRAP_NEWTASK    3 /* a = body function, b = its arg: a new native task; result: its id */
+#define CK_TRAP_KILLTASK   4 /* a = task id; result 1 if killed, 0 if unknown */
+#define CK_TRAP_WAITTASK   5 /* a = task id; result 1 once it ended, 0 if unknown or the caller */
+#define CK_TRAP_READWAIT   6 /* a = fd; result 0 when readable */
+#define CK_TRAP_WRITEWAIT  7 /* a = fd; result 0 when writable */
+#define CK_TRAP_SLEEP      8 /* a = nanoseconds; result 0 */
+
+#define CK_ENOTTASK        -1   /* trap: not a kernel task, or not running on its stack */
+#define CK_TRAP_EIO        -5   /* the poller reported an error condition on the fd */
+#define CK_TRAP_EBADF      -9   /* fd negative, closed or not open */
+#define CK_TRAP_EINVAL     -22  /* bad operand */
+#define CK_TRAP_ERANGE     -34  /* fd >= FD_SETSIZE under the select poller */
+#define CK_TRAP_ENOSYS     -38  /* unknown trap op */
+#define CK_TRAP_EKILLED    -125 /* the task was killed: clean up and return, do not trap again */
+
 typedef struct ck_coroutine ck_coroutine;
 
 typedef struct ck_api {
@@ -59,8 +83,9 @@ typedef struct ck_api {
 	/* The innermost coroutine running on this thread, or NULL. */
 	ck_coroutine *(*current)(void);
 
-	/* Kernel trap for native tasks of package kernel (op: CK_TRAP_*), or
-	 * NULL when the coroutine is not a kernel task. */
+	/* Kernel trap (op: CK_TRAP_*): suspend until the kernel answers, and
+	 * return its result word. Returns CK_ENOTTASK at once when co is not a
+	 * kernel task or not the coroutine running on this stack. */
 	int64_t (*trap)(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
 } ck_api;
 

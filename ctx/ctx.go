@@ -171,9 +171,10 @@ func callbackCommonPC() uintptr
 type Option func(*config)
 
 type config struct {
-	size  int
-	stack *Stack
-	name  string
+	size     int
+	stack    *Stack
+	name     string
+	trapping bool
 }
 
 // WithStackSize sets the size of the stack New allocates (default
@@ -235,8 +236,12 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	// The record sits at the very top of the stack; the first frame goes
 	// below it.
 	c.co = (*coro)(unsafe.Pointer(&s.mem[len(s.mem)-int(coroSize)]))
+	table := &api
+	if cfg.trapping {
+		table = &trapAPI
+	}
 	*c.co = coro{
-		api:     uintptr(API()),
+		api:     uintptr(unsafe.Pointer(table)),
 		fn:      fn,
 		arg:     arg,
 		status:  uintptr(Suspended),
@@ -264,18 +269,23 @@ func (c *Coroutine) Resume(in uintptr) (uintptr, error) {
 		return 0, ErrClosed
 	}
 	co.value = in
-	r := cgocall(goResumeFn, unsafe.Pointer(co))
-	switch r {
-	case ckOK, ckDone:
-		return co.value, nil
-	case ckEDead:
-		return 0, ErrDead
-	case ckERunning:
-		return 0, ErrRunning
-	case ckEStack:
-		return 0, &StackError{Name: c.name}
+	if r := cgocall(goResumeFn, unsafe.Pointer(co)); r != ckOK && r != ckDone {
+		return 0, c.codeErr(r)
 	}
-	return 0, fmt.Errorf("%w: %d", ErrInternal, r)
+	return co.value, nil
+}
+
+// codeErr is the error for a failed resume's code.
+func (c *Coroutine) codeErr(r int32) error {
+	switch r {
+	case ckEDead:
+		return ErrDead
+	case ckERunning:
+		return ErrRunning
+	case ckEStack:
+		return &StackError{Name: c.name}
+	}
+	return fmt.Errorf("%w: %d", ErrInternal, r)
 }
 
 // Status reports whether the coroutine is suspended, running or dead. A

@@ -295,7 +295,8 @@ func TestLayout(t *testing.T) {
 		"CO_STACKLO": "64", "CO_STACKHI": "88", "CO_SIZE": "128",
 		"ST_SUSPENDED": "0", "ST_RUNNING": "1", "ST_DEAD": "2",
 		"CK_OK": "0", "CK_DONE": "1", "CK_EINVAL": "-1", "CK_ERUNNING": "-2",
-		"CK_EDEAD": "-3", "CK_ENOTRUNNING": "-4", "CK_ESTACK": "-5",
+		"CK_EDEAD": "-3", "CK_ENOTRUNNING": "-4", "CK_ESTACK": "-5", "CK_ENOTTASK": "-1",
+		"CO_TRAPOP": "96", "CO_TRAPA": "104", "CO_TRAPB": "112", "CO_INPTR": "120",
 	} {
 		if defs[name] != want {
 			t.Errorf("co_asm.h: %s = %q, want %q", name, defs[name], want)

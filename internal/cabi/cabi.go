@@ -15,6 +15,8 @@
 //	void      JumpLoop(struct { J; ctx; n; init } *a) n fcontext round trips with Pong
 //	void      SwapLoop(struct { swap; main; co; n } *a) n ucontext round trips with SwapBody
 //	void      SwapBody(struct { swap; main; co } *a)     makecontext entry: for ever swap(co, main)
+//	uintptr_t TrapSeq(ck_coroutine *co, uint32_t *ops) for each op of the zero-terminated
+//	          list: r = co->api->trap(co, op, index, previous r); returns the sum of the r
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -27,12 +29,13 @@ func pong()
 func jumpLoop()
 func swapLoop()
 func swapBody()
+func trapSeq()
 
-func addrs(dst *[9]uintptr)
+func addrs(dst *[10]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq uintptr
 )
 
 // Word returns the machine word at addr, for reading what native code
@@ -46,8 +49,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [9]uintptr
+	var a [10]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
 }

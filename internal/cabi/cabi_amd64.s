@@ -206,6 +206,43 @@ loop:
 	CALL	BX
 	JMP	loop
 
+TEXT ·trapSeq(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = ops, R13 = index, R14 = sum, R15 = previous result;
+	// five pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	PUSHQ	R14
+	PUSHQ	R15
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	XORL	R13, R13
+	XORL	R14, R14
+	XORL	R15, R15
+loop:
+	MOVL	(R12)(R13*4), SI
+	TESTL	SI, SI
+	JZ	done
+	// co->api->trap(co, op, index, previous) (ck_api offset 32)
+	MOVQ	BX, DI
+	MOVQ	R13, DX
+	MOVQ	R15, CX
+	MOVQ	0(BX), AX
+	MOVQ	32(AX), AX
+	CALL	AX
+	MOVQ	AX, R15
+	ADDQ	AX, R14
+	INCQ	R13
+	JMP	loop
+done:
+	MOVQ	R14, AX
+	POPQ	R15
+	POPQ	R14
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -226,6 +263,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 56(DI)
 	MOVQ	$·swapBody(SB), AX
 	MOVQ	AX, 64(DI)
+	MOVQ	$·trapSeq(SB), AX
+	MOVQ	AX, 72(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -197,6 +197,39 @@ loop:
 	BL	(R19)
 	B	loop
 
+TEXT ·trapSeq(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = co, X20 = ops, X21 = index, X22 = sum, X23 = previous result.
+	SUB	$48, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R22), 16(RSP)
+	STP	(R23, R30), 32(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	$0, R21
+	MOVD	$0, R22
+	MOVD	$0, R23
+loop:
+	MOVWU	(R20)(R21<<2), R1
+	CBZ	R1, done
+	// co->api->trap(co, op, index, previous) (ck_api offset 32)
+	MOVD	R19, R0
+	MOVD	R21, R2
+	MOVD	R23, R3
+	MOVD	0(R19), R9
+	MOVD	32(R9), R9
+	BL	(R9)
+	MOVD	R0, R23
+	ADD	R0, R22
+	ADD	$1, R21
+	B	loop
+done:
+	MOVD	R22, R0
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R22)
+	LDP	32(RSP), (R23, R30)
+	ADD	$48, RSP
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -217,6 +250,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 56(R0)
 	MOVD	$·swapBody(SB), R1
 	MOVD	R1, 64(R0)
+	MOVD	$·trapSeq(SB), R1
+	MOVD	R1, 72(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

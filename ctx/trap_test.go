@@ -1,0 +1,96 @@
+package ctx_test
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/ebitengine/purego"
+)
+
+func trapper(t *testing.T, ops []uint32, opts ...ctx.Option) *ctx.Coroutine {
+	t.Helper()
+	var pin runtime.Pinner
+	pin.Pin(&ops[0])
+	t.Cleanup(pin.Unpin)
+	return mustNew(t, cabi.TrapSeq, uintptr(unsafe.Pointer(&ops[0])), append(opts, ctx.Trapping())...)
+}
+
+func TestTrap(t *testing.T) {
+	c := trapper(t, []uint32{7, 8, 0})
+	if v, err := c.Resume(0); err != nil || v != 0 {
+		t.Fatalf("first trap: %d, %v", v, err)
+	}
+	if op, a, b := c.Trap(); op != 7 || a != 0 || b != 0 {
+		t.Fatalf("Trap() = %d, %d, %d; want 7, 0, 0", op, a, b)
+	}
+	if op, _, _ := c.Trap(); op != 0 {
+		t.Fatalf("Trap() twice = %d; the trap must be consumed", op)
+	}
+	c.Resume(40) // the first trap returns 40
+	if op, a, b := c.Trap(); op != 8 || a != 1 || b != 40 {
+		t.Fatalf("second Trap() = %d, %d, %d; want 8, 1, 40", op, a, b)
+	}
+	v, err := c.Resume(2)
+	if err != nil || v != 42 || c.Status() != ctx.Dead {
+		t.Fatalf("end: %d, %v, %v; want the sum 42, dead", v, err, c.Status())
+	}
+
+	// Without Trapping, trap returns -1 and does not yield.
+	p := mustNew(t, cabi.TrapSeq, uintptr(unsafe.Pointer(&[]uint32{5, 0}[0])))
+	if v, err := p.Resume(0); err != nil || int64(v) != -1 || p.Status() != ctx.Dead {
+		t.Fatalf("trap from a plain coroutine: %d, %v, %v; want -1 and dead", int64(v), err, p.Status())
+	}
+	// Outside any coroutine: -1.
+	trapFn := table().trapF
+	if r, _, _ := purego.SyscallN(trapFn, 0, 1, 0, 0); int64(r) != -1 {
+		t.Fatalf("trap(NULL) = %d", int64(r))
+	}
+}
+
+func TestRingCycle(t *testing.T) {
+	var r ctx.Ring
+	for i := 0; i < 3; i++ {
+		r.Add(trapper(t, []uint32{1, 1, 1, 5, 0}))
+	}
+	// Three rounds of op 1 pass; the tenth resume, ring[0]'s op 5, stops.
+	i, n, more, err := r.Cycle(0, 100, 1)
+	if err != nil || more || i != 0 || n != 10 {
+		t.Fatalf("Cycle = %d, %d, %v, %v; want 0, 10, false, nil", i, n, more, err)
+	}
+	if op, a, _ := r.At(0).Trap(); op != 5 || a != 3 {
+		t.Fatalf("stopping trap = %d(%d), want 5(3)", op, a)
+	}
+	// ring[1] is next at its op 5: it stops at once.
+	i, n, more, err = r.Cycle(1, 1, 1)
+	if err != nil || more || n != 1 || i != 1 {
+		t.Fatalf("Cycle(1) = %d, %d, %v, %v; want 1, 1, false, nil", i, n, more, err)
+	}
+	// A budget that runs out: i is the next to run.
+	var r2 ctx.Ring
+	r2.Add(trapper(t, []uint32{1, 1, 1, 0}))
+	r2.Add(trapper(t, []uint32{1, 1, 1, 0}))
+	i, n, more, err = r2.Cycle(0, 3, 1)
+	if err != nil || !more || n != 3 || i != 1 {
+		t.Fatalf("budget: %d, %d, %v, %v; want 1, 3, true, nil", i, n, more, err)
+	}
+	// ring[2] traps 5, then ring[0] returns: Status tells.
+	if _, _, _, err = r.Cycle(2, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	i, n, more, err = r.Cycle(0, 5, 1)
+	if err != nil || more || i != 0 || r.At(0).Status() != ctx.Dead {
+		t.Fatalf("return: %d, %d, %v, %v, %v", i, n, more, err, r.At(0).Status())
+	}
+	// A dead member stops the next cycle with ErrDead.
+	if _, _, _, err = r.Cycle(0, 5, 1); !errors.Is(err, ctx.ErrDead) {
+		t.Fatalf("cycle into a dead coroutine: %v", err)
+	}
+	r.Reset()
+	if r.Len() != 0 {
+		t.Fatal("Reset left members")
+	}
+}
