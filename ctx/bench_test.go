@@ -1,6 +1,7 @@
 package ctx_test
 
 import (
+	"fmt"
 	"iter"
 	"path/filepath"
 	"testing"
@@ -190,5 +191,33 @@ func BenchmarkCgocall(b *testing.B) {
 	var x int
 	for i := 0; i < b.N; i++ {
 		corokernel.Call(abs, unsafe.Pointer(&x))
+	}
+}
+
+// BenchmarkCycle: one op is one trap and the switch to the next coroutine
+// of a ring, all in native code (Ring.Cycle), for rings of 1 and 1000
+// coroutines. This is what a native kernel task's Yield costs.
+func BenchmarkCycle(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("ring=%d", n), func(b *testing.B) {
+			var r ctx.Ring
+			for i := 0; i < n; i++ {
+				c, err := ctx.New(cabi.TrapLoop, 1, ctx.Trapping(), ctx.WithStackSize(ctx.MinStackSize))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				r.Add(c)
+			}
+			b.ResetTimer()
+			i := 0
+			for done := 0; done < b.N; {
+				next, count, more, err := r.Cycle(i, b.N-done, 1)
+				if err != nil || !more {
+					b.Fatalf("cycle stopped: %v", err)
+				}
+				i, done = next, done+count
+			}
+		})
 	}
 }

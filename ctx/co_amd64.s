@@ -103,13 +103,16 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	CX, CO_PREV(BX)
 	MOVQ	BX, TB_CURRENT(R14)
 
-	// Deliver in: in co->value, and where a suspended yield asked for it.
+	// Deliver in: in co->value, where a suspended yield asked for it, and
+	// as trap's return value (in DX for switchIn) if it waits in trap.
 	MOVQ	R12, CO_VALUE(BX)
 	MOVQ	CO_INPTR(BX), CX
 	TESTQ	CX, CX
-	JZ	switch
+	JZ	2(PC)
 	MOVQ	R12, 0(CX)
-switch:
+	MOVQ	$CK_OK, DX
+	CMPQ	CO_INTRAP(BX), $0
+	CMOVQNE	R12, DX
 	MOVQ	BX, DI
 	CALL	switchIn<>(SB)
 
@@ -163,14 +166,14 @@ out:
 
 // switchIn<> switches from the resumer to the coroutine co (RDI): it saves
 // the resumer's context in co->caller and returns into the coroutine, with
-// AX = CK_OK for a yield that is waiting and RSI = co for a fresh
-// coroutine's coEntry. It "returns" when the coroutine yields or ends,
-// with the coroutine's next status in AX.
+// AX = RDX, the return value of the yield or trap it waits in, and RSI = co
+// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
+// or ends, with the coroutine's next status in AX.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	SAVE_CONTEXT
 	MOVQ	SP, CO_CALLER(DI)
 	MOVQ	DI, SI
-	MOVQ	$CK_OK, AX
+	MOVQ	DX, AX
 	RESTORE_CONTEXT(CO_CTX(DI))
 	RET
 
@@ -201,6 +204,7 @@ TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	// that wakes us returns from this function with AX = CK_OK.
 	MOVQ	SI, CO_VALUE(DI)
 	MOVQ	DX, CO_INPTR(DI)
+	MOVQ	$0, CO_INTRAP(DI)
 	SAVE_CONTEXT
 	MOVQ	SP, CO_CTX(DI)
 	MOVQ	$ST_SUSPENDED, AX
@@ -220,36 +224,34 @@ notrunning:
 // trap returns. Called with a coroutine that is not the one running on
 // this stack, it returns -1 (CK_ENOTTASK) at once.
 TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX keeps co across the yield; the push realigns SP.
-	PUSHQ	BX
-	MOVQ	DI, BX
-	TESTQ	BX, BX
+	// Check with caller-saved registers only and nothing pushed, so that
+	// SP still points at our return address, the RIP of the frame below:
+	// trap switches itself, like yield, one call below the body.
+	TESTQ	DI, DI
 	JZ	notask
-	CMPQ	CO_STATUS(BX), $ST_RUNNING
+	CMPQ	CO_STATUS(DI), $ST_RUNNING
 	JNE	notask
-	CMPQ	SP, CO_STACKLO(BX)
+	CMPQ	SP, CO_STACKLO(DI)
 	JCS	notask
-	CMPQ	SP, CO_STACKHI(BX)
+	CMPQ	SP, CO_STACKHI(DI)
 	JCC	notask
 
-	// Record the trap (op is a uint32: zero-extend it) and yield 0.
+	// Record the trap (op is a uint32: zero-extend it), yield 0 and wait
+	// in trap: the resume that wakes us returns its word from here.
 	MOVL	SI, SI
-	MOVQ	SI, CO_TRAPOP(BX)
-	MOVQ	DX, CO_TRAPA(BX)
-	MOVQ	CX, CO_TRAPB(BX)
-	XORL	SI, SI
-	XORL	DX, DX
-	CALL	·yield(SB)
-	TESTQ	AX, AX
-	JNZ	notask
-
-	// Resumed: the result word is what the resumer passed.
-	MOVQ	CO_VALUE(BX), AX
-	JMP	done
+	MOVQ	SI, CO_TRAPOP(DI)
+	MOVQ	DX, CO_TRAPA(DI)
+	MOVQ	CX, CO_TRAPB(DI)
+	MOVQ	$0, CO_VALUE(DI)
+	MOVQ	$0, CO_INPTR(DI)
+	MOVQ	$1, CO_INTRAP(DI)
+	SAVE_CONTEXT
+	MOVQ	SP, CO_CTX(DI)
+	MOVQ	$ST_SUSPENDED, AX
+	RESTORE_CONTEXT(CO_CALLER(DI))
+	RET
 notask:
 	MOVQ	$CK_ENOTTASK, AX
-done:
-	POPQ	BX
 	RET
 
 // noTrap is the trap entry of the plain table: a coroutine that is not a

@@ -111,12 +111,16 @@ claim:
 	MOVD	R2, CO_PREV(R19)
 	MOVD	R19, TB_CURRENT(R22)
 
-	// Deliver in: in co->value, and where a suspended yield asked for it.
+	// Deliver in: in co->value, where a suspended yield asked for it, and
+	// as trap's return value (in X2 for switchIn) if it waits in trap.
 	MOVD	R20, CO_VALUE(R19)
 	MOVD	CO_INPTR(R19), R2
-	CBZ	R2, switch
+	CBZ	R2, 2(PC)
 	MOVD	R20, (R2)
-switch:
+	MOVD	CO_INTRAP(R19), R3
+	MOVD	$CK_OK, R2
+	CMP	$0, R3
+	CSEL	NE, R20, R2, R2
 	MOVD	R19, R0
 	BL	switchIn<>(SB)
 
@@ -172,16 +176,16 @@ out:
 
 // switchIn<> switches from the resumer to the coroutine co (X0): it saves
 // the resumer's context in co->caller and returns into the coroutine, with
-// X0 = CK_OK for a yield that is waiting and X1 = co for a fresh
-// coroutine's coEntry. It "returns" when the coroutine yields or ends,
-// with the coroutine's next status in X0.
+// X0 = X2, the return value of the yield or trap it waits in, and X1 = co
+// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
+// or ends, with the coroutine's next status in X0.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	SAVE_CONTEXT
-	MOVD	RSP, R2
-	MOVD	R2, CO_CALLER(R0)
+	MOVD	RSP, R3
+	MOVD	R3, CO_CALLER(R0)
 	MOVD	R0, R1
 	MOVD	CO_CTX(R0), R3
-	MOVD	$CK_OK, R0
+	MOVD	R2, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10
 
@@ -214,6 +218,7 @@ TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	// that wakes us returns from this function with X0 = CK_OK.
 	MOVD	R1, CO_VALUE(R0)
 	MOVD	R2, CO_INPTR(R0)
+	MOVD	ZR, CO_INTRAP(R0)
 	SAVE_CONTEXT
 	MOVD	RSP, R3
 	MOVD	R3, CO_CTX(R0)
@@ -235,40 +240,39 @@ notrunning:
 // trap returns. Called with a coroutine that is not the one running on
 // this stack, it returns -1 (CK_ENOTTASK) at once.
 TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19 keeps co across the yield, with LR.
-	SUB	$16, RSP
-	STP	(R19, R30), 0(RSP)
-	MOVD	R0, R19
-	CBZ	R19, notask
-	MOVD	CO_STATUS(R19), R4
+	// Check with temporaries only; LR is the resume PC of our frame: trap
+	// switches itself, like yield, one call below the body.
+	CBZ	R0, notask
+	MOVD	CO_STATUS(R0), R4
 	CMP	$ST_RUNNING, R4
 	BNE	notask
 	MOVD	RSP, R5
-	MOVD	CO_STACKLO(R19), R4
+	MOVD	CO_STACKLO(R0), R4
 	CMP	R4, R5
 	BLO	notask
-	MOVD	CO_STACKHI(R19), R4
+	MOVD	CO_STACKHI(R0), R4
 	CMP	R4, R5
 	BHS	notask
 
-	// Record the trap (op is a uint32: zero-extend it) and yield 0.
+	// Record the trap (op is a uint32: zero-extend it), yield 0 and wait
+	// in trap: the resume that wakes us returns its word from here.
 	MOVWU	R1, R1
-	MOVD	R1, CO_TRAPOP(R19)
-	MOVD	R2, CO_TRAPA(R19)
-	MOVD	R3, CO_TRAPB(R19)
-	MOVD	$0, R1
-	MOVD	$0, R2
-	BL	·yield(SB)
-	CBNZ	R0, notask
-
-	// Resumed: the result word is what the resumer passed.
-	MOVD	CO_VALUE(R19), R0
-	B	done
+	MOVD	R1, CO_TRAPOP(R0)
+	MOVD	R2, CO_TRAPA(R0)
+	MOVD	R3, CO_TRAPB(R0)
+	MOVD	ZR, CO_VALUE(R0)
+	MOVD	ZR, CO_INPTR(R0)
+	MOVD	$1, R4
+	MOVD	R4, CO_INTRAP(R0)
+	SAVE_CONTEXT
+	MOVD	RSP, R3
+	MOVD	R3, CO_CTX(R0)
+	MOVD	CO_CALLER(R0), R3
+	MOVD	$ST_SUSPENDED, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
 notask:
 	MOVD	$CK_ENOTTASK, R0
-done:
-	LDP	0(RSP), (R19, R30)
-	ADD	$16, RSP
 	RET
 
 // noTrap is the trap entry of the plain table: a coroutine that is not a

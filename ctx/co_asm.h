@@ -19,7 +19,8 @@
 #define CO_TRAPA	104	// first operand
 #define CO_TRAPB	112	// second operand
 #define CO_INPTR	120	// where yield wants the next resume's word (or 0)
-#define CO_SIZE		128
+#define CO_INTRAP	128	// 1 while suspended in trap: the resume word is trap's result
+#define CO_SIZE		144	// a multiple of 16: the first frame goes just below
 
 #define ST_SUSPENDED	0
 #define ST_RUNNING	1

@@ -109,6 +109,8 @@ type coro struct {
 	trapA   uintptr
 	trapB   uintptr
 	inPtr   uintptr
+	inTrap  uintptr
+	_       uintptr
 }
 
 const coroSize = unsafe.Sizeof(coro{})

@@ -292,7 +292,7 @@ func TestLayout(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"CO_API": "0", "CO_USER": "8", "CO_VALUE": "16", "CO_STATUS": "24",
-		"CO_STACKLO": "64", "CO_STACKHI": "88", "CO_SIZE": "128",
+		"CO_STACKLO": "64", "CO_STACKHI": "88", "CO_SIZE": "144", "CO_INTRAP": "128",
 		"ST_SUSPENDED": "0", "ST_RUNNING": "1", "ST_DEAD": "2",
 		"CK_OK": "0", "CK_DONE": "1", "CK_EINVAL": "-1", "CK_ERUNNING": "-2",
 		"CK_EDEAD": "-3", "CK_ENOTRUNNING": "-4", "CK_ESTACK": "-5", "CK_ENOTTASK": "-1",

@@ -17,6 +17,8 @@
 //	void      SwapBody(struct { swap; main; co } *a)     makecontext entry: for ever swap(co, main)
 //	uintptr_t TrapSeq(ck_coroutine *co, uint32_t *ops) for each op of the zero-terminated
 //	          list: r = co->api->trap(co, op, index, previous r); returns the sum of the r
+//	uintptr_t TrapLoop(ck_coroutine *co, uintptr_t op) for ever: co->api->trap(co, op, i++, 0),
+//	          returning when a trap's result is negative (the result)
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -30,12 +32,13 @@ func jumpLoop()
 func swapLoop()
 func swapBody()
 func trapSeq()
+func trapLoop()
 
-func addrs(dst *[10]uintptr)
+func addrs(dst *[11]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop uintptr
 )
 
 // Word returns the machine word at addr, for reading what native code
@@ -49,8 +52,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [10]uintptr
+	var a [11]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]
 }

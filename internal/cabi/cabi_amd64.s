@@ -243,6 +243,31 @@ done:
 	POPQ	BX
 	RET
 
+TEXT ·trapLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = op, R13 = i; three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	XORL	R13, R13
+loop:
+	// co->api->trap(co, op, i, 0) until a negative result
+	MOVQ	BX, DI
+	MOVQ	R12, SI
+	MOVQ	R13, DX
+	XORL	CX, CX
+	MOVQ	0(BX), AX
+	MOVQ	32(AX), AX
+	CALL	AX
+	INCQ	R13
+	TESTQ	AX, AX
+	JGE	loop
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -265,6 +290,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 64(DI)
 	MOVQ	$·trapSeq(SB), AX
 	MOVQ	AX, 72(DI)
+	MOVQ	$·trapLoop(SB), AX
+	MOVQ	AX, 80(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16
