@@ -32,12 +32,17 @@ func temporary(err error) bool {
 // non-blocking listening socket fd: pyos8's server, with GoAccept, GoRecv
 // and GoSend as ordinary subroutines. Each connection gets its own task.
 // The server owns fd: it closes fd when it ends, which it does when
-// accepting fails (the listener was closed, for instance) or when it is
-// killed. A connection's task closes its connection when the peer does or
+// accepting fails or when it is killed. Closing fd ends the server too
+// (under epoll, at the kernel's next check of waited fds). A connection's task closes its connection when the peer does or
 // when it is killed.
 func GoEchoServer(fd int) Task {
 	return Go(func(s *Sys) {
-		defer unix.Close(fd)
+		closed := false // by someone else: the fd may be reused already
+		defer func() {
+			if !closed {
+				unix.Close(fd)
+			}
+		}()
 		for {
 			c, err := GoAccept(s, fd)
 			if err != nil {
@@ -45,6 +50,7 @@ func GoEchoServer(fd int) Task {
 					s.Sleep(acceptRetry)
 					continue
 				}
+				closed = err == ErrBadFD || err == unix.EBADF
 				return
 			}
 			s.NewTask(Go(func(s *Sys) { goEchoClient(s, c) }))
@@ -91,6 +97,9 @@ func (m *stepEchoServer) Step(r int64) Trap {
 			if temporary(unix.Errno(-r)) {
 				m.pc = 2
 				return Sleep(acceptRetry)
+			}
+			if Code(r) == CodeBadFD {
+				m.fd = -1 // closed by someone else: the fd may be reused already
 			}
 			m.Kill()
 			return Exit(r)
