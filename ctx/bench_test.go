@@ -207,7 +207,7 @@ func BenchmarkCycle(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer c.Close()
-				r.Add(c)
+				r.Add(c, 0)
 			}
 			b.ResetTimer()
 			i := 0

@@ -266,8 +266,10 @@ TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
 //	struct cycle { ck_coroutine **ring; uintptr_t n, start, max, pass;
 //	               uintptr_t i, count; intptr_t code; };
 //
-// It resumes ring[start], ring[start+1], ... round the ring, each with 0,
-// for as long as each one yields through trap with op == pass (consumed:
+// It resumes ring[start], ring[start+1], ... round the ring, each with the
+// word in its co->value (the first time, what Ring.Add stored; after a
+// trap, 0, which trap leaves there), for as long as each one yields
+// through trap with op == pass (consumed:
 // its trap op is cleared), at most max times. It stops at the first
 // coroutine that does anything else (another trap, a plain yield, a return,
 // an error) and reports where: i, the resumes made (count, including the
@@ -295,7 +297,7 @@ loop:
 	JEQ	stop
 	MOVQ	0(BX), CX
 	MOVQ	(CX)(R14*8), DI
-	XORL	SI, SI
+	MOVQ	CO_VALUE(DI), SI
 	XORL	DX, DX
 	MOVQ	R12, CX
 	CALL	resumeCore<>(SB)

@@ -282,8 +282,8 @@ TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
 	RET
 
 // goCycle is the cgocall target behind Cycle (see co_amd64.s for the
-// struct): resume ring[i], round the ring, as long as each one traps with
-// op == pass, at most max times, all in native code.
+// struct): resume ring[i] with its co->value, round the ring, as long as
+// each one traps with op == pass, at most max times, all in native code.
 TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 = a, X20 = thread block, X21 = the outer system SP, X22 = i,
 	// X23 = count; frame keeps them and LR.
@@ -306,7 +306,7 @@ loop:
 	BEQ	stop
 	MOVD	0(R19), R2
 	MOVD	(R2)(R22<<3), R0
-	MOVD	$0, R1
+	MOVD	CO_VALUE(R0), R1
 	MOVD	$0, R2
 	MOVD	R20, R3
 	BL	resumeCore<>(SB)

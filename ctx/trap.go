@@ -67,8 +67,9 @@ func (r *Ring) Reset() {
 	r.cos, r.owners = r.cos[:0], r.owners[:0]
 }
 
-// Add appends c to the ring.
-func (r *Ring) Add(c *Coroutine) {
+// Add appends c to the ring; the first resume Cycle makes of it passes in.
+func (r *Ring) Add(c *Coroutine, in uintptr) {
+	c.co.value = in
 	r.cos = append(r.cos, unsafe.Pointer(c.co))
 	r.owners = append(r.owners, c)
 }
@@ -88,8 +89,9 @@ type cycleArgs struct {
 }
 
 // Cycle resumes the ring's coroutines in order from index start, round the
-// ring, each with the word 0, as long as each one traps with op pass (its
-// trap is consumed), and at most max times in all. It returns the index i
+// ring, as long as each one traps with op pass (its trap is consumed), and
+// at most max times in all. A coroutine's first resume passes the word
+// given to Add, the later ones 0, the result of a passing trap. It returns the index i
 // where it stopped and the number of resumes made. With more set, the
 // budget ran out and i is the next coroutine to run; otherwise ring[i],
 // the count'th resume, did something else: it trapped with another op or

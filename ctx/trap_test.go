@@ -54,7 +54,7 @@ func TestTrap(t *testing.T) {
 func TestRingCycle(t *testing.T) {
 	var r ctx.Ring
 	for i := 0; i < 3; i++ {
-		r.Add(trapper(t, []uint32{1, 1, 1, 5, 0}))
+		r.Add(trapper(t, []uint32{1, 1, 1, 5, 0}), 0)
 	}
 	// Three rounds of op 1 pass; the tenth resume, ring[0]'s op 5, stops.
 	i, n, more, err := r.Cycle(0, 100, 1)
@@ -69,13 +69,27 @@ func TestRingCycle(t *testing.T) {
 	if err != nil || more || n != 1 || i != 1 {
 		t.Fatalf("Cycle(1) = %d, %d, %v, %v; want 1, 1, false, nil", i, n, more, err)
 	}
-	// A budget that runs out: i is the next to run.
+	// A budget that runs out: i is the next to run. The word given to Add
+	// is the first trap's result; later passing traps return 0 (TrapSeq
+	// returns the sum of its results).
 	var r2 ctx.Ring
-	r2.Add(trapper(t, []uint32{1, 1, 1, 0}))
-	r2.Add(trapper(t, []uint32{1, 1, 1, 0}))
+	r2.Add(trapper(t, []uint32{1, 1, 1, 0}), 0)
+	r2.Add(trapper(t, []uint32{1, 1, 1, 0}), 0)
 	i, n, more, err = r2.Cycle(0, 3, 1)
 	if err != nil || !more || n != 3 || i != 1 {
 		t.Fatalf("budget: %d, %d, %v, %v; want 1, 3, true, nil", i, n, more, err)
+	}
+	r2.Reset()
+	r2.Add(trapper(t, []uint32{1, 1, 0}), 0)
+	c := r2.At(0)
+	r2.Cycle(0, 1, 1) // first trap made
+	r2.Reset()
+	r2.Add(c, 30) // resumed with 30: the first trap returns 30
+	if _, n, more, err := r2.Cycle(0, 5, 1); err != nil || more || n != 2 || c.Status() != ctx.Dead {
+		t.Fatalf("resume word: %d, %v, %v, %v", n, more, err, c.Status())
+	}
+	if v := cabi.Word(uintptr(c.C()) + 16); v != 30 {
+		t.Fatalf("sum of trap results = %d, want 30 (the Add word, then 0)", v)
 	}
 	// ring[2] traps 5, then ring[0] returns: Status tells.
 	if _, _, _, err = r.Cycle(2, 1, 1); err != nil {
