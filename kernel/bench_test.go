@@ -73,6 +73,24 @@ func BenchmarkTrap(b *testing.B) {
 			next()
 		}
 	})
+	// The same round trips spread over 1000 coroutines in turn: the
+	// floor for go/ready=1000, which touches 1000 coroutine stacks.
+	b.Run("iter.Pull.ready=1000", func(b *testing.B) {
+		var nexts []func() (struct{}, bool)
+		for range 1000 {
+			next, stop := iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			defer stop()
+			nexts = append(nexts, next)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			nexts[i%1000]()
+		}
+	})
 }
 
 // BenchmarkSpawn measures NewTask of a task that exits at once, per kind.

@@ -291,12 +291,10 @@ func (k *Kernel) run(t *task) {
 	for {
 		// Step and Go bodies are resumed here directly rather than
 		// through body.resume: these are the kernel's hottest lines.
-		k.cur = t
+		// k.cur tells loop which task a panic came from; a Go body
+		// recovers its own panics.
 		var tr *Trap
-		if t.step != nil {
-			k.tr = t.step.Step(r)
-			tr = &k.tr
-		} else if s := t.sys; s != nil && s.next != nil {
+		if s := t.sys; s != nil && s.next != nil {
 			s.res = r
 			s.running = true
 			_, ok := s.next()
@@ -305,11 +303,17 @@ func (k *Kernel) run(t *task) {
 			if !ok {
 				tr = &exitTrap
 			}
+		} else if t.step != nil {
+			k.cur = t
+			k.tr = t.step.Step(r)
+			k.cur = nil
+			tr = &k.tr
 		} else {
+			k.cur = t
 			k.tr = t.body.resume(t, r)
+			k.cur = nil
 			tr = &k.tr
 		}
-		k.cur = nil
 		switch tr.Op {
 		case OpYield:
 			if k.trace != nil {

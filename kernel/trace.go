@@ -38,13 +38,15 @@ func (k *Kernel) traceEnd(t *task, what string) {
 
 // kindName names a body's kind for the trace.
 func kindName(b body) string {
-	switch b.(type) {
+	switch b := b.(type) {
 	case nil:
 		return ""
 	case *Sys:
 		return "go"
 	case *stepBody:
 		return "step"
+	case interface{ kindName() string }:
+		return b.kindName() // kinds added later name themselves
 	}
 	return "task"
 }
