@@ -390,6 +390,9 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 		default:
 			k.kill(target)
 			r = 1
+			if t.state != sRunning {
+				return true // the target's defers killed t too
+			}
 		}
 	case OpWaitTask:
 		target := k.tasks[TID(tr.A)]

@@ -817,3 +817,30 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace:\n%s\nwant:\n%s", tr.String(), want)
 	}
 }
+
+// TestKillBack: a killed task's defers kill its killer, which unwinds in
+// turn; each ends once.
+func TestKillBack(t *testing.T) {
+	var out bytes.Buffer
+	var log []string
+	k := New(WithLog(&out))
+	var a, b TID
+	a = k.Spawn(Go(func(s *Sys) {
+		defer func() { log = append(log, "a unwound") }()
+		s.Yield()
+		s.KillTask(b)
+		log = append(log, "a went on")
+	}))
+	b = k.Spawn(Go(func(s *Sys) {
+		defer func() { log = append(log, fmt.Sprint("b killed a: ", s.KillTask(a))) }()
+		s.Sleep(time.Hour)
+	}))
+	run(t, k)
+	want := []string{"a unwound", "b killed a: true"}
+	if !slices.Equal(log, want) {
+		t.Errorf("log %q, want %q", log, want)
+	}
+	if want := "Task 1 terminated\nTask 2 terminated\n"; out.String() != want {
+		t.Errorf("kernel log %q, want %q", out.String(), want)
+	}
+}

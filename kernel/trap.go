@@ -32,6 +32,7 @@ var opNames = [...]string{
 	OpWriteWait: "WriteWait", OpSleep: "Sleep", OpExit: "Exit", OpCall: "Call",
 }
 
+// String returns the op's name, such as "Yield".
 func (o Op) String() string {
 	if o >= 1 && o <= opMax {
 		return opNames[o]
