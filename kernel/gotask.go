@@ -100,6 +100,7 @@ func (s *Sys) call(tr Trap) int64 {
 	if !s.yield(struct{}{}) {
 		s.unwind()
 	}
+	s.trap.Task = Task{} // do not keep a spawned or called body alive
 	return s.res
 }
 

@@ -234,7 +234,7 @@ func (k *Kernel) shutdown() {
 func (k *Kernel) loop() (err error) {
 	defer func() {
 		if k.cur == nil {
-			return // no panic, or one Run must not swallow (re-raised below)
+			return // no panic, or one outside any task: let it go on
 		}
 		t := k.cur
 		k.cur = nil
