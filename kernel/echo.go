@@ -184,7 +184,7 @@ func Listen(addr string) (fd int, bound string, err error) {
 		domain = unix.AF_INET6
 		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 	}
-	fd, err = unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err = socketNB(domain)
 	if err != nil {
 		return -1, "", fmt.Errorf("kernel: listen %s: socket: %w", addr, err)
 	}

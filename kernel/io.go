@@ -39,7 +39,7 @@ func (m *acceptMachine) Step(r int64) Trap {
 			m.waited = true
 			return ReadWait(m.fd)
 		}
-		nfd, _, err := unix.Accept4(m.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, err := acceptNB(m.fd)
 		switch err {
 		case nil:
 			return Exit(int64(nfd))
@@ -125,7 +125,7 @@ func GoAccept(s *Sys, fd int) (int, error) {
 			return -1, err
 		}
 		for {
-			nfd, _, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			nfd, err := acceptNB(fd)
 			if err == unix.EINTR {
 				continue
 			}

@@ -57,8 +57,9 @@ type Kernel struct {
 
 	running atomic.Bool
 	stopped atomic.Bool
-	wakeMu  sync.Mutex // guards wakefd against Stop
-	wakefd  int        // eventfd that wakes the poller for Stop, or -1
+	wakeMu  sync.Mutex // guards wakefd and wakew against Stop
+	wakefd  int        // fd that wakes the poller for Stop, or -1
+	wakew   int        // its write end: the same eventfd on Linux, a pipe elsewhere
 }
 
 // fdWaits are the tasks waiting on one fd.
@@ -156,7 +157,7 @@ func (k *Kernel) Stop() {
 	defer k.wakeMu.Unlock()
 	if k.wakefd >= 0 {
 		var one = [8]byte{1}
-		unix.Write(k.wakefd, one[:])
+		unix.Write(k.wakew, one[:])
 	}
 }
 
@@ -183,16 +184,16 @@ func (k *Kernel) Run() error {
 	return nil
 }
 
-// start makes the poller and the eventfd Stop writes to.
+// start makes the poller and the wakeup fd Stop writes to.
 func (k *Kernel) start() error {
 	p, limit, err := newPoller(k.pollerName)
 	if err != nil {
 		return err
 	}
-	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	efd, wfd, err := newWaker()
 	if err != nil {
 		p.close()
-		return fmt.Errorf("kernel: eventfd: %w", err)
+		return fmt.Errorf("kernel: cannot make the wakeup fd: %w", err)
 	}
 	if err := p.watch(efd, evRead); err != nil {
 		p.close()
@@ -201,7 +202,7 @@ func (k *Kernel) start() error {
 	}
 	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
 	k.sweepEvery, k.nextSweep = 0, 0
-	if _, ok := p.(*epollPoller); ok {
+	if k.pollerName == "epoll" {
 		k.sweepEvery = int64(time.Second)
 		if k.sweepTest > 0 {
 			k.sweepEvery = int64(k.sweepTest)
@@ -209,7 +210,7 @@ func (k *Kernel) start() error {
 		k.nextSweep = k.sweepEvery
 	}
 	k.wakeMu.Lock()
-	k.wakefd = efd
+	k.wakefd, k.wakew = efd, wfd
 	k.wakeMu.Unlock()
 	k.budget = 0
 	return nil
@@ -220,7 +221,10 @@ func (k *Kernel) start() error {
 func (k *Kernel) shutdown() {
 	k.wakeMu.Lock()
 	unix.Close(k.wakefd)
-	k.wakefd = -1
+	if k.wakew != k.wakefd {
+		unix.Close(k.wakew)
+	}
+	k.wakefd, k.wakew = -1, -1
 	k.wakeMu.Unlock()
 	k.p.close()
 	k.p = nil

@@ -63,11 +63,7 @@ func newPoller(name string) (p poller, limit int, err error) {
 	case "poll":
 		return &pollPoller{}, math.MaxInt32, nil
 	case "epoll":
-		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-		if err != nil {
-			return nil, 0, fmt.Errorf("kernel: epoll_create1: %w", err)
-		}
-		return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256)}, math.MaxInt32, nil
+		return newEpollPoller()
 	}
 	return nil, 0, fmt.Errorf("kernel: unknown poller %q (want select, poll or epoll)", name)
 }
@@ -276,7 +272,7 @@ func (p *pollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
 		if re&unix.POLLNVAL != 0 {
 			ev = evBad
 		} else {
-			if re&(unix.POLLIN|unix.POLLHUP|unix.POLLERR|unix.POLLRDHUP) != 0 {
+			if re&(unix.POLLIN|unix.POLLHUP|unix.POLLERR|pollRDHUP) != 0 {
 				ev |= evRead
 			}
 			if re&(unix.POLLOUT|unix.POLLHUP|unix.POLLERR) != 0 {
@@ -291,84 +287,3 @@ func (p *pollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
 }
 
 func (p *pollPoller) close() error { return nil }
-
-// epollPoller waits with epoll(7): the kernel keeps the interest set, so a
-// wait costs the same with 10 or 10,000 idle fds. Registrations are
-// one-shot: a reported fd is disarmed by the OS itself and re-armed with
-// EPOLL_CTL_MOD when tasks wait on it again, which also copes with fds
-// closed and reused behind the kernel's back (MOD fails with ENOENT and
-// the fd is added anew).
-type epollPoller struct {
-	epfd int
-	st   []uint8 // per fd: bit 0 registered, bits 1-2 the armed events
-	buf  []unix.EpollEvent
-}
-
-const epollReg = 1
-
-func (p *epollPoller) watch(fd int, ev uint32) error {
-	if fd < 0 {
-		return unix.EBADF
-	}
-	p.st = growTo(p.st, fd)
-	s := p.st[fd]
-	if uint32(s>>1) == ev && (ev == 0 || s&epollReg != 0) {
-		return nil
-	}
-	if ev == 0 {
-		// Waiters left (killed): drop the registration.
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-		p.st[fd] = 0
-		return nil
-	}
-	e := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: int32(fd)}
-	if ev&evRead != 0 {
-		e.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
-	}
-	if ev&evWrite != 0 {
-		e.Events |= unix.EPOLLOUT
-	}
-	op := unix.EPOLL_CTL_ADD
-	if s&epollReg != 0 {
-		op = unix.EPOLL_CTL_MOD
-	}
-	err := unix.EpollCtl(p.epfd, op, fd, &e)
-	switch {
-	case op == unix.EPOLL_CTL_MOD && err == unix.ENOENT:
-		// The fd was closed and its number reused since we saw it.
-		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &e)
-	case op == unix.EPOLL_CTL_ADD && err == unix.EEXIST:
-		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &e)
-	}
-	if err != nil {
-		p.st[fd] = 0
-		return err
-	}
-	p.st[fd] = epollReg | uint8(ev<<1)
-	return nil
-}
-
-func (p *epollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
-	n, err := unix.EpollWait(p.epfd, p.buf, msTimeout(timeout))
-	if err == unix.EINTR {
-		return evs, nil
-	}
-	if err != nil {
-		return evs, fmt.Errorf("kernel: epoll_wait: %w", err)
-	}
-	for _, e := range p.buf[:n] {
-		fd := int(e.Fd)
-		var ev uint32
-		if e.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 {
-			ev |= evRead
-		}
-		if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			ev |= evWrite
-		}
-		p.st[fd] = epollReg // one-shot: disarmed, still registered
-		evs = append(evs, event{fd, ev})
-	}
-	return evs, nil
-}
-
-func (p *epollPoller) close() error { return unix.Close(p.epfd) }
