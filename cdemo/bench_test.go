@@ -2,67 +2,35 @@ package cdemo
 
 import (
 	"bytes"
-	"slices"
 	"testing"
+	"time"
+
+	"github.com/corokernel/corokernel/internal/measure"
 )
-
-// goGen is the generator as a Go step function: the state machine of
-// gen_ccr, its resume point in a field.
-type goGen struct {
-	state int
-	i     uintptr
-}
-
-// next is not inlined, so that a resume is a call as in the C loops.
-//
-//go:noinline
-func (g *goGen) next() uintptr {
-	switch g.state {
-	case 0:
-		g.i = 0
-		g.state = 1
-	default:
-		g.i++
-	}
-	return g.i
-}
-
-func TestGoGen(t *testing.T) {
-	var g goGen
-	got := make([]uintptr, 5)
-	for i := range got {
-		got[i] = g.next()
-	}
-	if !slices.Equal(got, counting(5)) {
-		t.Fatalf("goGen yields %v", got)
-	}
-}
-
-var sink uintptr
 
 // BenchmarkResume measures one resume of the generator yielding 0, 1, 2,
 // ...: in a C loop making b.N resumes in one call from Go for the C
-// generators, in a Go loop for go-step.
+// generators, in a Go loop for go-step (the same state machine in Go).
+// The measurements live in internal/measure, which the comparison report
+// (go run ./cmd/corokernel) runs too.
 func BenchmarkResume(b *testing.B) {
 	for _, g := range Generators {
 		b.Run(g, func(b *testing.B) {
 			l := load(b)
-			b.ResetTimer()
-			k, sum, err := l.Run(g, b.N, nil)
-			if err != nil || k != b.N {
-				b.Fatalf("%d resumes: %v", k, err)
-			}
-			sink = sum
+			reportResumes(b, func(n int) (time.Duration, error) { return measure.Generator(l, g, n) })
 		})
 	}
-	b.Run("go-step", func(b *testing.B) {
-		var g goGen
-		var sum uintptr
-		for range b.N {
-			sum += g.next()
-		}
-		sink = sum
-	})
+	b.Run("go-step", func(b *testing.B) { reportResumes(b, measure.GoStep) })
+}
+
+// reportResumes measures b.N resumes with f and reports the time they
+// took (without f's setup) as ns/op.
+func reportResumes(b *testing.B, f func(n int) (time.Duration, error)) {
+	d, err := f(b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "ns/op")
 }
 
 // BenchmarkTokenize runs the C pipeline on 64 KiB of text (per decoded

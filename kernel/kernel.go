@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/corokernel/corokernel/ctx"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,9 +36,10 @@ type Kernel struct {
 	nio     int           // number of tasks in ReadWait/WriteWait
 	nextTID TID
 	seq     uint64
-	budget  int   // tasks to run before the next poll
-	cur     *task // the task whose body runs now, for panics of step bodies
-	tr      Trap  // the trap of a step body being handled
+	budget  int      // tasks to run before the next poll
+	cur     *task    // the task whose body runs now, for panics of step bodies
+	ring    ctx.Ring // native tasks run in one cycle (runNative)
+	tr      Trap     // the trap of a step body being handled
 	panics  map[TID]any
 
 	sweepTest time.Duration // tests: the epoll sweep interval
@@ -268,8 +270,12 @@ func (k *Kernel) loop() (err error) {
 			}
 			continue
 		}
+		if k.ready.at(0).nat != nil && k.trace == nil {
+			k.runNative() // with the trace on, one trap at a time
+			continue
+		}
 		k.budget--
-		k.run(k.ready.pop())
+		k.run(k.ready.pop(), nil)
 	}
 	return nil
 }
@@ -288,8 +294,9 @@ func (k *Kernel) pollSoon() {
 var exitTrap = Trap{Op: OpExit}
 
 // run resumes t and handles its trap: pyos's Task.run (with the trampoline
-// of Part 8) and the system call handlers.
-func (k *Kernel) run(t *task) {
+// of Part 8) and the system call handlers. A non-nil made is a trap that t
+// has made already (runNative resumed it): run handles it first.
+func (k *Kernel) run(t *task, made *Trap) {
 	t.state = sRunning
 	r := t.result
 	for {
@@ -298,7 +305,9 @@ func (k *Kernel) run(t *task) {
 		// k.cur tells loop which task a panic came from; a Go body
 		// recovers its own panics.
 		var tr *Trap
-		if s := t.sys; s != nil && s.next != nil {
+		if made != nil {
+			tr, made = made, nil
+		} else if s := t.sys; s != nil && s.next != nil {
 			s.res = r
 			s.running = true
 			_, ok := s.next()

@@ -846,3 +846,25 @@ func TestKillBack(t *testing.T) {
 		t.Errorf("kernel log %q, want %q", out.String(), want)
 	}
 }
+
+// TestWaitNeverOpenedFD waits on an fd below FD_SETSIZE that was never
+// open: select(2) ignores such bits beyond the process's fd table and would
+// block for ever; every poller must answer EBADF at once.
+func TestWaitNeverOpenedFD(t *testing.T) {
+	for _, p := range Pollers() {
+		t.Run(p, func(t *testing.T) {
+			k := New(WithPoller(p))
+			var rerr, werr error
+			k.Spawn(Go(func(s *Sys) {
+				rerr, werr = s.ReadWait(1000), s.WriteWait(1001)
+			}))
+			if err := k.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if rerr != ErrBadFD || werr != ErrBadFD {
+				t.Fatalf("ReadWait(1000), WriteWait(1001) = %v, %v; want ErrBadFD", rerr, werr)
+			}
+			checkEmpty(t, k)
+		})
+	}
+}

@@ -123,6 +123,13 @@ func (p *selectPoller) watch(fd int, ev uint32) error {
 		return nil
 	}
 	if i < 0 {
+		// select(2) ignores set bits beyond the process's fd table
+		// (core_sys_select clamps n to max_fds), so waiting on an fd
+		// that was never open there would block for ever instead of
+		// failing with EBADF: check when an fd is first watched.
+		if !fdOpen(fd) {
+			return unix.EBADF
+		}
 		p.fds = append(p.fds, fd)
 		p.evs = append(p.evs, 0)
 		i = len(p.fds) - 1

@@ -51,11 +51,12 @@ type task struct {
 	k      *Kernel
 	tid    TID
 	state  state
-	body   body    // the body that runs now: the task's or a sub-machine's
-	step   Stepper // body's machine if body is a step body, else nil
-	sys    *Sys    // body if it is a Go body, else nil
-	stack  []body  // callers suspended in OpCall (the trampoline of Part 8)
-	result int64   // result word of the trap it is suspended in (pyos's sendval)
+	body   body        // the body that runs now: the task's or a sub-machine's
+	step   Stepper     // body's machine if body is a step body, else nil
+	sys    *Sys        // body if it is a Go body, else nil
+	nat    *nativeBody // body if it is a native body, else nil
+	stack  []body      // callers suspended in OpCall (the trampoline of Part 8)
+	result int64       // result word of the trap it is suspended in (pyos's sendval)
 
 	// The blocking trap it waits in, for the trace and for kill.
 	op  Op
@@ -72,12 +73,14 @@ type task struct {
 
 // setBody makes b the body that runs now.
 func (t *task) setBody(b body) {
-	t.body, t.step, t.sys = b, nil, nil
+	t.body, t.step, t.sys, t.nat = b, nil, nil, nil
 	switch b := b.(type) {
 	case *stepBody:
 		t.step = b.m
 	case *Sys:
 		t.sys = b
+	case *nativeBody:
+		t.nat = b
 	}
 }
 
@@ -103,6 +106,9 @@ func (q *ring) pop() *task {
 	q.n--
 	return t
 }
+
+// at returns the i'th task from the head, without removing it.
+func (q *ring) at(i int) *task { return q.buf[(q.head+i)&(len(q.buf)-1)] }
 
 func (q *ring) grow() {
 	n := 2 * len(q.buf)

@@ -1,0 +1,248 @@
+/*
+ * tasks.c: native tasks for package kernel (kernel.Native), written as
+ * plain blocking-style C. Each trap is a call, co->api->trap(co, op, a, b),
+ * that suspends the task until the kernel answers; traps work from any
+ * depth of nested calls, which is what lets Accept, Recv and Send below be
+ * ordinary subroutines (the trouble of seed 004, Part 8, gone).
+ *
+ * The slides' programs (seed 004: pyos3 to pyos6) print through a
+ * struct ck_out, whose write function is a Go callback made with
+ * ctx.NewCallback. A trap that returns CK_TRAP_EKILLED means the task was
+ * killed: clean up and return, without trapping again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "corokernel.h"
+
+struct ck_out {
+	void (*write)(const char *p, uintptr_t n);
+};
+
+static int64_t trap(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b)
+{
+	return co->api->trap(co, op, a, b);
+}
+
+/* say prints s, or "s tid" when tid >= 0, and a newline. */
+static void say(struct ck_out *out, const char *s, long tid)
+{
+	char buf[64];
+	int n = tid < 0 ? snprintf(buf, sizeof buf, "%s\n", s)
+	                : snprintf(buf, sizeof buf, "%s %ld\n", s, tid);
+	out->write(buf, (uintptr_t)n);
+}
+
+/* sayv prints "s v": a result word, negative or not. */
+static void sayv(struct ck_out *out, const char *s, int64_t v)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%s %lld\n", s, (long long)v);
+	out->write(buf, (uintptr_t)n);
+}
+
+/* loop prints name (with its task id if withtid) n times, yielding after
+ * each; n < 0 means for ever. */
+static uintptr_t loop(ck_coroutine *co, struct ck_out *out, const char *name, int withtid, int n)
+{
+	long tid = withtid ? (long)trap(co, CK_TRAP_GETTID, 0, 0) : -1;
+	for (int i = 0; n < 0 || i < n; i++) {
+		say(out, name, tid);
+		if (trap(co, CK_TRAP_YIELD, 0, 0) == CK_TRAP_EKILLED)
+			return 0;
+	}
+	return 0;
+}
+
+/* pyos3: foo 10 times, bar 5 times. */
+uintptr_t ck_pyos3_foo(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm foo", 0, 10); }
+uintptr_t ck_pyos3_bar(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm bar", 0, 5); }
+
+/* pyos4: GetTid. */
+uintptr_t ck_pyos4_foo(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm foo", 1, 5); }
+uintptr_t ck_pyos4_bar(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm bar", 1, 10); }
+
+/* pyos5: NewTask and KillTask. foo runs until it is killed. */
+static uintptr_t pyos5_foo(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm foo", 1, -1); }
+
+uintptr_t ck_pyos5_main(ck_coroutine *co, uintptr_t out)
+{
+	int64_t child = trap(co, CK_TRAP_NEWTASK, (uintptr_t)pyos5_foo, out);
+	for (int i = 0; i < 5; i++)
+		if (trap(co, CK_TRAP_YIELD, 0, 0) == CK_TRAP_EKILLED)
+			return 0;
+	trap(co, CK_TRAP_KILLTASK, (uintptr_t)child, 0);
+	say((struct ck_out *)out, "main done", -1);
+	return 0;
+}
+
+/* pyos6: WaitTask, with a foo that first traps GetTid. */
+static uintptr_t pyos6_foo(ck_coroutine *co, uintptr_t out) { return loop(co, (struct ck_out *)out, "I'm foo", 1, 5); }
+
+uintptr_t ck_pyos6_main(ck_coroutine *co, uintptr_t out)
+{
+	int64_t child = trap(co, CK_TRAP_NEWTASK, (uintptr_t)pyos6_foo, out);
+	say((struct ck_out *)out, "Waiting for child", -1);
+	if (trap(co, CK_TRAP_WAITTASK, (uintptr_t)child, 0) == CK_TRAP_EKILLED)
+		return 0;
+	say((struct ck_out *)out, "Child done", -1);
+	return 0;
+}
+
+/*
+ * pyos8's echo server. The listening socket and the connections are
+ * non-blocking; each subroutine waits with a trap and retries on EAGAIN.
+ * They return a count or fd >= 0, or a negative trap code or -errno.
+ */
+static int64_t Accept(ck_coroutine *co, int fd)
+{
+	for (;;) {
+		int64_t r = trap(co, CK_TRAP_READWAIT, (uintptr_t)fd, 0);
+		if (r < 0)
+			return r;
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c >= 0)
+			return c;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+			return -errno;
+	}
+}
+
+static int64_t Recv(ck_coroutine *co, int fd, char *buf, size_t n)
+{
+	for (;;) {
+		int64_t r = trap(co, CK_TRAP_READWAIT, (uintptr_t)fd, 0);
+		if (r < 0)
+			return r;
+		ssize_t k = recv(fd, buf, n, 0);
+		if (k >= 0)
+			return k;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int64_t Send(ck_coroutine *co, int fd, const char *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		int64_t r = trap(co, CK_TRAP_WRITEWAIT, (uintptr_t)fd, 0);
+		if (r < 0)
+			return r;
+		ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		done += (size_t)k;
+	}
+	return (int64_t)done;
+}
+
+enum { ECHO_BUF = 65536 };
+
+/* handle_client: echo until the peer closes or the task is killed. The
+ * buffer is on the heap: the task's stack is 64 KiB. */
+static uintptr_t echo_client(ck_coroutine *co, uintptr_t fd)
+{
+	char *buf = malloc(ECHO_BUF);
+	if (buf != NULL) {
+		for (;;) {
+			int64_t n = Recv(co, (int)fd, buf, ECHO_BUF);
+			if (n <= 0 || Send(co, (int)fd, buf, (size_t)n) < 0)
+				break;
+		}
+		free(buf);
+	}
+	close((int)fd);
+	return 0;
+}
+
+/* server: accept connections on the listening fd, a task for each. Like
+ * kernel.GoEchoServer it owns fd, closes it when it ends, and ends when
+ * accepting fails for good (the fd was closed: then it is not closed
+ * again) or it is killed. */
+uintptr_t ck_echo_server(ck_coroutine *co, uintptr_t fd)
+{
+	for (;;) {
+		int64_t c = Accept(co, (int)fd);
+		if (c == -EMFILE || c == -ENFILE || c == -ENOBUFS || c == -ENOMEM) {
+			if (trap(co, CK_TRAP_SLEEP, 10000000, 0) == CK_TRAP_EKILLED)
+				break;
+			continue;
+		}
+		if (c == CK_TRAP_EBADF || c == -EBADF)
+			return 0;
+		if (c < 0)
+			break;
+		if (trap(co, CK_TRAP_NEWTASK, (uintptr_t)echo_client, (uintptr_t)c) < 0) {
+			close((int)c);
+			break;
+		}
+	}
+	close((int)fd);
+	return 0;
+}
+
+/* ck_yielder yields until killed: the native task of the benchmarks. */
+uintptr_t ck_yielder(ck_coroutine *co, uintptr_t arg)
+{
+	(void)arg;
+	while (trap(co, CK_TRAP_YIELD, 0, 0) >= 0)
+		;
+	return 0;
+}
+
+/* ck_misuse makes bad traps and prints each result: a trap on no
+ * coroutine (as from code outside any task), an unknown op, a negative fd,
+ * an fd that is not open. The kernel answers each with an error code and
+ * goes on. */
+uintptr_t ck_misuse(ck_coroutine *co, uintptr_t out)
+{
+	struct ck_out *o = (struct ck_out *)out;
+	sayv(o, "outside a task:", co->api->trap(NULL, CK_TRAP_YIELD, 0, 0));
+	sayv(o, "unknown op:", trap(co, 99, 0, 0));
+	sayv(o, "negative fd:", trap(co, CK_TRAP_READWAIT, (uintptr_t)-1, 0));
+	sayv(o, "closed fd:", trap(co, CK_TRAP_WRITEWAIT, 1000, 0));
+	sayv(o, "still running:", trap(co, CK_TRAP_GETTID, 0, 0));
+	return 0;
+}
+
+/* ck_wait_kill waits for one task and then kills another, printing what
+ * the traps returned: a native task's side of the mixed-kinds test. */
+struct ck_wait_kill {
+	struct ck_out *out;
+	int64_t wait, kill;
+};
+
+uintptr_t ck_wait_kill(ck_coroutine *co, uintptr_t arg)
+{
+	struct ck_wait_kill *a = (struct ck_wait_kill *)arg;
+	sayv(a->out, "native: waited", trap(co, CK_TRAP_WAITTASK, (uintptr_t)a->wait, 0));
+	sayv(a->out, "native: killed", trap(co, CK_TRAP_KILLTASK, (uintptr_t)a->kill, 0));
+	return 0;
+}
+
+/* ck_block makes one blocking trap and records its result; if again is
+ * set it traps once more afterwards, which a killed task must not do (the
+ * kernel then abandons it, and again keeps its value). */
+struct ck_block {
+	uint32_t op;
+	uintptr_t a;
+	int64_t result, again;
+};
+
+uintptr_t ck_block(ck_coroutine *co, uintptr_t arg)
+{
+	struct ck_block *b = (struct ck_block *)arg;
+	b->result = trap(co, b->op, b->a, 0);
+	if (b->again)
+		b->again = trap(co, CK_TRAP_YIELD, 0, 0);
+	return 0;
+}

@@ -1,0 +1,174 @@
+package kernel
+
+import (
+	"fmt"
+
+	"github.com/corokernel/corokernel/ctx"
+)
+
+// Native returns a stackful task whose body is native code: the C-ABI
+// function
+//
+//	uintptr_t fn(ck_coroutine *co, uintptr_t arg);
+//
+// running on a coroutine of package ctx, on a stack of its own. The body
+// traps with co->api->trap(co, CK_TRAP_*, a, b) (ctx/corokernel.h), from
+// any depth of nested calls; the call returns the trap's result word. The
+// operations and results are those of the other task kinds: CK_TRAP_NEWTASK
+// takes a body function and its argument and spawns another native task.
+// The task ends when fn returns.
+//
+// When the task is killed, the trap it is suspended in returns
+// CK_TRAP_EKILLED (CodeKilled): the body should release what it holds and
+// return, as a Python generator does on GeneratorExit. A body that traps
+// again after that is abandoned where it stopped and its stack freed.
+//
+// Go code never runs on the task's stack (see package ctx); a body that
+// calls back into Go must use a callback made by ctx.NewCallback. Native
+// returns the zero Task if fn is 0.
+func Native(fn, arg uintptr) Task {
+	if fn == 0 {
+		return Task{}
+	}
+	return Task{&nativeBody{fn: fn, arg: arg}}
+}
+
+// nativeBody is the body of a native task: a trapping ctx coroutine,
+// made on the first resume, when the task has its TID for a name.
+type nativeBody struct {
+	fn, arg uintptr
+	c       *ctx.Coroutine
+	started bool // resumed at least once: kill must not start it
+}
+
+// opNoSys is the trap a native body's op that no native task may make
+// (Exit, Call: step tasks only) becomes: the kernel answers CodeNoSys.
+const opNoSys Op = 1<<32 - 1
+
+func (b *nativeBody) kindName() string { return "native" }
+
+// coroutine makes the body's coroutine if it has none yet.
+func (b *nativeBody) coroutine(t *task) (*ctx.Coroutine, error) {
+	if b.c == nil {
+		c, err := ctx.New(b.fn, b.arg, ctx.Trapping(), ctx.WithName(fmt.Sprintf("native task %d", t.tid)))
+		if err != nil {
+			return nil, fmt.Errorf("kernel: native task %d: %w", t.tid, err)
+		}
+		b.c = c
+	}
+	return b.c, nil
+}
+
+// resume runs the body to its next trap. A body that cannot start, or
+// whose stack canary was found clobbered, panics: the scheduler ends the
+// task and records the error as its panic value.
+func (b *nativeBody) resume(t *task, r int64) Trap {
+	c, err := b.coroutine(t)
+	if err != nil {
+		panic(err)
+	}
+	b.started = true
+	out, err := c.Resume(uintptr(r))
+	return b.trap(out, err)
+}
+
+// trap is the trap the body made when its coroutine last stopped, having
+// passed out or failed with err.
+func (b *nativeBody) trap(out uintptr, err error) Trap {
+	if err != nil {
+		b.close()
+		panic(err)
+	}
+	if b.c.Status() == ctx.Dead {
+		b.close()
+		return Trap{Op: OpExit, A: out}
+	}
+	op, a, x := b.c.Trap()
+	switch Op(op) {
+	case 0: // a plain yield
+		return Trap{Op: OpYield}
+	case OpNewTask:
+		return Trap{Op: OpNewTask, Task: Native(a, x)}
+	case OpExit, OpCall:
+		return Trap{Op: opNoSys, A: a, B: x}
+	}
+	return Trap{Op: Op(op), A: a, B: x}
+}
+
+// kill resumes a started body with CodeKilled, so that the trap it waits
+// in returns that code and it can clean up and return; if it traps again
+// instead, it is abandoned. Either way its stack is freed.
+func (b *nativeBody) kill(t *task) {
+	if b.c == nil {
+		return
+	}
+	if b.started && b.c.Status() == ctx.Suspended {
+		killed := CodeKilled
+		b.c.Resume(uintptr(killed))
+	}
+	b.close()
+}
+
+func (b *nativeBody) close() {
+	if b.c != nil {
+		b.c.Close()
+		b.c = nil
+	}
+}
+
+// runNative runs the native tasks at the head of the ready queue in one
+// ctx.Ring.Cycle: in native code, one after another, for as long as each
+// traps Yield, without coming back to Go for every trap. Then it replays
+// on the ready queue what those Yields did, so the order is exactly what
+// running them one by one would give: with only native tasks ready, it
+// cycles round the queue until the scheduler's budget is spent; otherwise
+// it makes one pass over the native prefix. The task that stopped the
+// cycle has its trap handled as usual.
+func (k *Kernel) runNative() {
+	r := &k.ring
+	r.Reset()
+	for i, n := 0, min(k.ready.n, k.budget); i < n; i++ {
+		t := k.ready.at(i)
+		if t.nat == nil {
+			break
+		}
+		c, err := t.nat.coroutine(t)
+		if err != nil {
+			break // run makes it fail, as a task
+		}
+		r.Add(c, uintptr(t.result))
+	}
+	m := r.Len()
+	if m == 0 {
+		k.budget--
+		k.run(k.ready.pop(), nil)
+		return
+	}
+	budget := m
+	if m == k.ready.n {
+		budget = k.budget
+	}
+	_, count, more, err := r.Cycle(0, budget, uint32(OpYield))
+	k.budget -= count
+	passed := count
+	if !more {
+		passed--
+	}
+	for range passed {
+		t := k.ready.pop()
+		t.nat.started = true
+		t.result = 0
+		k.ready.push(t)
+	}
+	if more {
+		return
+	}
+	t := k.ready.pop()
+	b := t.nat
+	b.started = true
+	t.state = sRunning
+	k.cur = t            // a panic in trap (a failed coroutine) ends t, as in run
+	tr := b.trap(0, err) // a top-level task's exit value is not kept
+	k.cur = nil
+	k.run(t, &tr)
+}

@@ -1,0 +1,265 @@
+//go:build linux
+
+package kernel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/corokernel/corokernel/cdemo"
+	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/cabi"
+	"golang.org/x/sys/unix"
+)
+
+// The native versions of the slides' programs are C, in cdemo/c/tasks.c;
+// they print through struct ck_out, whose write is a Go callback.
+
+var (
+	nativeOnce sync.Once
+	nativeLib  *cdemo.Lib
+	nativeErr  error
+	outMu      sync.Mutex
+	outW       io.Writer // where the C tasks' writes go
+	ckOut      struct{ write uintptr }
+)
+
+// native loads the C library, skipping the test only if there is no C
+// compiler.
+func native(t testing.TB) *cdemo.Lib {
+	t.Helper()
+	nativeOnce.Do(func() {
+		nativeLib, nativeErr = cdemo.Load()
+		if nativeErr != nil {
+			return
+		}
+		ckOut.write, nativeErr = ctx.NewCallback(func(p *byte, n uintptr) {
+			outMu.Lock()
+			defer outMu.Unlock()
+			outW.Write(unsafe.Slice(p, n))
+		})
+	})
+	if errors.Is(nativeErr, cdemo.ErrNoCompiler) {
+		t.Skip(nativeErr)
+	}
+	if nativeErr != nil {
+		t.Fatal(nativeErr)
+	}
+	return nativeLib
+}
+
+func sym(t testing.TB, name string) uintptr {
+	p, err := native(t).Sym(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// printTo makes the C tasks print to w and returns their struct ck_out.
+func printTo(w io.Writer) uintptr {
+	outMu.Lock()
+	outW = w
+	outMu.Unlock()
+	return uintptr(unsafe.Pointer(&ckOut))
+}
+
+// goldenNative are the slides' programs as native tasks.
+var goldenNative = map[string][]string{
+	"pyos3": {"ck_pyos3_foo", "ck_pyos3_bar"},
+	"pyos4": {"ck_pyos4_foo", "ck_pyos4_bar"},
+	"pyos5": {"ck_pyos5_main"},
+	"pyos6": {"ck_pyos6_main"},
+}
+
+// TestGoldenNative runs the slides' programs as C tasks: byte for byte the
+// slides' output, both with the native tasks cycled in native code and,
+// with the trace on, one trap at a time.
+func TestGoldenNative(t *testing.T) {
+	for _, traced := range []bool{false, true} {
+		for name, want := range golden {
+			t.Run(fmt.Sprintf("%s/trace=%v", name, traced), func(t *testing.T) {
+				var out, trace bytes.Buffer
+				opts := []Option{WithLog(&out)}
+				if traced {
+					opts = append(opts, WithTrace(&trace))
+				}
+				k := New(opts...)
+				arg := printTo(&out)
+				for _, s := range goldenNative[name] {
+					k.Spawn(Native(sym(t, s), arg))
+				}
+				if err := k.Run(); err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if got := out.String(); got != want {
+					t.Errorf("output:\n%s\nwant:\n%s", got, want)
+				}
+				if traced && !strings.Contains(trace.String(), "Yield() = 0") {
+					t.Errorf("trace shows no Yield:\n%s", trace.String())
+				}
+				checkEmpty(t, k)
+			})
+		}
+	}
+}
+
+func TestNativeMisuse(t *testing.T) {
+	var out bytes.Buffer
+	k := New()
+	k.Spawn(Native(sym(t, "ck_misuse"), printTo(&out)))
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := "outside a task: -1\nunknown op: -38\nnegative fd: -9\nclosed fd: -9\nstill running: 1\n"
+	if out.String() != want {
+		t.Fatalf("misuse:\n%s\nwant:\n%s", out.String(), want)
+	}
+	checkEmpty(t, k)
+	if Native(0, 0) != (Task{}) {
+		t.Fatal("Native(0) is not the zero Task")
+	}
+}
+
+// TestNativeMixed runs step, Go and native tasks together, spawning,
+// waiting on and killing each other across kinds.
+func TestNativeMixed(t *testing.T) {
+	var out bytes.Buffer
+	arg := printTo(&out)
+	wk := &struct {
+		out        uintptr
+		wait, kill int64
+	}{out: arg}
+	var pin runtime.Pinner
+	pin.Pin(wk)
+	defer pin.Unpin()
+
+	k := New(WithLog(&out))
+	say := func(s string) { outMu.Lock(); fmt.Fprintln(&out, s); outMu.Unlock() }
+	k.Spawn(Go(func(s *Sys) { // task 1
+		victim := s.NewTask(Go(func(s *Sys) { // task 2: killed by native
+			defer say("go victim unwound")
+			for {
+				s.Yield()
+			}
+		}))
+		yielder := s.NewTask(Native(cabi.TrapLoop, uint32Op(OpYield))) // task 3: killed by step
+		i := 0
+		st := s.NewTask(Step(StepFunc(func(r int64) Trap { // task 4
+			switch i++; i {
+			case 1, 2, 3:
+				return Yield()
+			case 4:
+				return KillTask(yielder)
+			}
+			say(fmt.Sprintf("step killed native: %d", r))
+			return Exit(0)
+		})))
+		wk.wait, wk.kill = int64(st), int64(victim)
+		n := s.NewTask(Native(sym(t, "ck_wait_kill"), uintptr(unsafe.Pointer(wk)))) // task 5
+		say(fmt.Sprintf("go waited for native: %v", s.WaitTask(n)))
+	}))
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"Task 3 terminated\nstep killed native: 1\nTask 4 terminated\nnative: waited 1\n",
+		"go victim unwound\nTask 2 terminated\nnative: killed 1\nTask 5 terminated\ngo waited for native: true\nTask 1 terminated\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks\n%s\ngot:\n%s", want, got)
+		}
+	}
+	checkEmpty(t, k)
+}
+
+func uint32Op(o Op) uintptr { return uintptr(o) }
+
+// TestNativeKill kills native tasks blocked in each kind of wait: the trap
+// returns CodeKilled and the body returns; one that traps again is
+// abandoned; no wait is left behind.
+func TestNativeKill(t *testing.T) {
+	r, w := pipe(t)
+	type block struct {
+		op            uint32
+		a             uintptr
+		result, again int64
+	}
+	blocks := []*block{
+		{op: uint32(OpReadWait), a: uintptr(r)},
+		{op: uint32(OpSleep), a: 3600e9},
+		{op: uint32(OpWaitTask), a: 1}, // task 1 runs until the end
+		{op: uint32(OpSleep), a: 3600e9, again: 1}, // traps again after the kill
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	k := New()
+	var tids []TID
+	k.Spawn(Go(func(s *Sys) { // task 1
+		for range 3 {
+			s.Yield()
+		}
+		for _, tid := range tids {
+			if !s.KillTask(tid) {
+				t.Errorf("KillTask(%d) of a native task = false", tid)
+			}
+			if s.KillTask(tid) {
+				t.Errorf("second KillTask(%d) = true", tid)
+			}
+		}
+	}))
+	for _, b := range blocks {
+		b.result, b.again = 77, 77*b.again
+		pin.Pin(b)
+		tids = append(tids, k.Spawn(Native(sym(t, "ck_block"), uintptr(unsafe.Pointer(b)))))
+	}
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blocks {
+		if b.result != int64(CodeKilled) {
+			t.Errorf("block %d (op %v): trap returned %d, want CodeKilled", i, Op(b.op), b.result)
+		}
+	}
+	if b := blocks[3]; b.again != 77 {
+		t.Errorf("the trap after the kill returned %d: it must not return at all", b.again)
+	}
+	checkEmpty(t, k)
+	unix.Close(r)
+	unix.Close(w)
+}
+
+// TestNativeBatch checks that native tasks that only yield stay in native
+// code: 2 tasks x 1000 Yields take a handful of cgocalls (one per cycle of
+// the scheduler's budget), not one per trap.
+func TestNativeBatch(t *testing.T) {
+	ops := make([]uint32, 1001)
+	for i := range 1000 {
+		ops[i] = uint32(OpYield)
+	}
+	var pin runtime.Pinner
+	pin.Pin(&ops[0])
+	defer pin.Unpin()
+	k := New()
+	for range 2 {
+		k.Spawn(Native(cabi.TrapSeq, uintptr(unsafe.Pointer(&ops[0]))))
+	}
+	before := runtime.NumCgoCall()
+	if err := k.Run(); err != nil {
+		t.Fatal(err)
+	}
+	calls := runtime.NumCgoCall() - before
+	t.Logf("2000 Yield traps in %d cgocalls", calls)
+	if calls > 200 {
+		t.Fatalf("2000 native Yield traps took %d cgocalls: they are not batched", calls)
+	}
+	checkEmpty(t, k)
+}
