@@ -196,7 +196,7 @@ func TestNativeKill(t *testing.T) {
 	blocks := []*block{
 		{op: uint32(OpReadWait), a: uintptr(r)},
 		{op: uint32(OpSleep), a: 3600e9},
-		{op: uint32(OpWaitTask), a: 1}, // task 1 runs until the end
+		{op: uint32(OpWaitTask), a: 1},             // task 1 runs until the end
 		{op: uint32(OpSleep), a: 3600e9, again: 1}, // traps again after the kill
 	}
 	var pin runtime.Pinner
