@@ -5,6 +5,7 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"github.com/corokernel/corokernel/internal/cabi"
 	"iter"
 	"net"
 	"runtime"
@@ -43,6 +44,7 @@ func BenchmarkTrap(b *testing.B) {
 				}
 			})
 		}},
+		{"native", func(n int) Task { return Native(cabi.YieldN, uintptr(n)) }},
 	}
 	for _, kind := range kinds {
 		for _, ready := range []int{1, 1000} {

@@ -19,6 +19,8 @@
 //	          list: r = co->api->trap(co, op, index, previous r); returns the sum of the r
 //	uintptr_t TrapLoop(ck_coroutine *co, uintptr_t op) for ever: co->api->trap(co, op, i++, 0),
 //	          returning when a trap's result is negative (the result)
+//	uintptr_t YieldN(ck_coroutine *co, uintptr_t n)    traps op 1 (the kernel's Yield) n times,
+//	          returns n (or at once, the result, when a trap's result is negative)
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -33,12 +35,13 @@ func swapLoop()
 func swapBody()
 func trapSeq()
 func trapLoop()
+func yieldN()
 
-func addrs(dst *[11]uintptr)
+func addrs(dst *[12]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN uintptr
 )
 
 // Word returns the machine word at addr, for reading what native code
@@ -52,8 +55,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [11]uintptr
+	var a [12]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]
 }

@@ -268,6 +268,35 @@ loop:
 	POPQ	BX
 	RET
 
+TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = n, R13 = i; three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	XORL	R13, R13
+loop:
+	MOVQ	R12, AX
+	CMPQ	R13, R12
+	JEQ	done
+	// co->api->trap(co, 1, i, 0)
+	MOVQ	BX, DI
+	MOVQ	$1, SI
+	MOVQ	R13, DX
+	XORL	CX, CX
+	MOVQ	0(BX), AX
+	MOVQ	32(AX), AX
+	CALL	AX
+	INCQ	R13
+	TESTQ	AX, AX
+	JGE	loop
+done:
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -292,6 +321,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 72(DI)
 	MOVQ	$·trapLoop(SB), AX
 	MOVQ	AX, 80(DI)
+	MOVQ	$·yieldN(SB), AX
+	MOVQ	AX, 88(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -255,6 +255,35 @@ loop:
 	ADD	$32, RSP
 	RET
 
+TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = co, X20 = n, X21 = i; frame keeps them and LR.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	STP	(R21, R30), 16(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	$0, R21
+loop:
+	MOVD	R20, R0
+	CMP	R20, R21
+	BEQ	done
+	// co->api->trap(co, 1, i, 0)
+	MOVD	R19, R0
+	MOVD	$1, R1
+	MOVD	R21, R2
+	MOVD	$0, R3
+	MOVD	0(R19), R9
+	MOVD	32(R9), R9
+	BL	(R9)
+	ADD	$1, R21
+	CMP	$0, R0
+	BGE	loop
+done:
+	LDP	0(RSP), (R19, R20)
+	LDP	16(RSP), (R21, R30)
+	ADD	$32, RSP
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -279,6 +308,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 72(R0)
 	MOVD	$·trapLoop(SB), R1
 	MOVD	R1, 80(R0)
+	MOVD	$·yieldN(SB), R1
+	MOVD	R1, 88(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

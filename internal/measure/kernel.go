@@ -1,0 +1,203 @@
+package measure
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/corokernel/corokernel/internal/echoload"
+	"github.com/corokernel/corokernel/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// A TaskKind is one kind of kernel task, as the report measures it.
+type TaskKind struct {
+	Name    string                  // as corokernel's -tasks flag names it
+	Kind    string                  // stackful or stackless, native or Go
+	Yielder func(n int) kernel.Task // a task that yields n times, then exits
+	Sleeper func() kernel.Task      // a task that sleeps for an hour
+}
+
+// TaskKinds are the kernel's kinds of task, in report order. A new kind
+// adds itself here.
+var TaskKinds = []TaskKind{
+	{
+		Name: "step", Kind: "stackless, Go",
+		Yielder: func(n int) kernel.Task {
+			return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap {
+				if n == 0 {
+					return kernel.Exit(0)
+				}
+				n--
+				return kernel.Yield()
+			}))
+		},
+		Sleeper: func() kernel.Task {
+			return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap { return kernel.Sleep(time.Hour) }))
+		},
+	},
+	{
+		Name: "go", Kind: "stackful, Go",
+		Yielder: func(n int) kernel.Task {
+			return kernel.Go(func(s *kernel.Sys) {
+				for range n {
+					s.Yield()
+				}
+			})
+		},
+		Sleeper: func() kernel.Task { return kernel.Go(func(s *kernel.Sys) { s.Sleep(time.Hour) }) },
+	},
+}
+
+// KernelTrap runs a kernel whose one task, made by yielder, traps Yield
+// n times: one operation is a trap and the reschedule that follows.
+func KernelTrap(yielder func(n int) kernel.Task, n int) (time.Duration, error) {
+	k := kernel.New()
+	k.Spawn(yielder(n))
+	start := time.Now()
+	err := k.Run()
+	return time.Since(start), err
+}
+
+// Poll makes n I/O round trips through the kernel's named poller while
+// idle tasks wait in ReadWait on idle fds: a step task writes a byte to
+// a pipe, waits in ReadWait until it is readable, and reads it.
+func Poll(poller string, idle, n int) (time.Duration, error) {
+	var a, p [2]int
+	if err := unix.Pipe2(a[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return 0, err
+	}
+	defer unix.Close(a[0])
+	defer unix.Close(a[1])
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return 0, err
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	k := kernel.New(kernel.WithPoller(poller))
+	for range idle {
+		fd, err := unix.FcntlInt(uintptr(p[0]), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer unix.Close(fd)
+		k.Spawn(kernel.Step(kernel.StepFunc(func(int64) kernel.Trap { return kernel.ReadWait(fd) })))
+	}
+	// The active task runs first after every idle task waits.
+	var (
+		start, end time.Time
+		failed     error
+		buf        = []byte{0}
+		i          = -1
+	)
+	k.Spawn(kernel.Step(kernel.StepFunc(func(r int64) kernel.Trap {
+		if i < 0 {
+			start = time.Now()
+		} else if r < 0 {
+			failed = fmt.Errorf("kernel: ReadWait: %w", kernel.Err(r))
+		} else if _, err := unix.Read(a[0], buf); err != nil {
+			failed = fmt.Errorf("reading the pipe: %w", err)
+		}
+		i++
+		if i == n || failed != nil {
+			end = time.Now()
+			k.Stop()
+			return kernel.Exit(0)
+		}
+		if _, err := unix.Write(a[1], buf); err != nil {
+			failed = fmt.Errorf("writing the pipe: %w", err)
+		}
+		return kernel.ReadWait(a[0])
+	})))
+	if err := k.Run(); err != nil {
+		return 0, err
+	}
+	return end.Sub(start), failed
+}
+
+// Echo load: EchoConns connections each send messages of EchoSize bytes.
+const (
+	EchoConns = 200
+	EchoSize  = 16 << 10
+)
+
+// Echo serves the echo protocol with the kernel's server made by server,
+// on the named poller, and echoes n messages of EchoSize bytes through it
+// over EchoConns connections, checking every byte.
+func Echo(server func(fd int) kernel.Task, poller string, n int) (time.Duration, error) {
+	fd, addr, err := kernel.Listen("127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	k := kernel.New(kernel.WithPoller(poller))
+	k.Spawn(server(fd))
+	done := make(chan error, 1)
+	go func() { done <- k.Run() }()
+	d, err := echoLoad(addr, n)
+	k.Stop()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	return d, err
+}
+
+// NetEcho is Echo with a goroutine-per-connection server of package net.
+func NetEcho(n int) (time.Duration, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { netEchoConn(c) })
+		}
+	})
+	d, err := echoLoad(l.Addr().String(), n)
+	l.Close()
+	wg.Wait()
+	return d, err
+}
+
+// netEchoConn echoes what c reads until it fails. (io.Copy would splice
+// between the sockets instead of reading and writing as the kernel's
+// servers do.)
+func netEchoConn(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// echoLoad echoes at least n messages over EchoConns connections to addr
+// (the same number on each) and returns the time n of them took.
+func echoLoad(addr string, n int) (time.Duration, error) {
+	msgs := (n + EchoConns - 1) / EchoConns
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := echoload.Run(ctx, echoload.Config{
+		Addr: addr, Conns: EchoConns, Msgs: msgs,
+		MinSize: EchoSize, MaxSize: EchoSize, Seed: 1,
+	})
+	if err != nil {
+		return 0, err
+	}
+	total := msgs * EchoConns
+	if st.Msgs != int64(total) {
+		return 0, fmt.Errorf("echoload: %d messages echoed, want %d", st.Msgs, total)
+	}
+	return st.Duration * time.Duration(n) / time.Duration(total), nil
+}

@@ -1,0 +1,217 @@
+package measure
+
+import (
+	"fmt"
+	"iter"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// This file measures the memory of suspended coroutines and tasks: the
+// growth of what is in use while n of them wait, divided by n. Go's own
+// coroutines are counted in the Go heap and stacks; stacks the runtime
+// does not know about (mmap'd by ctx, fcontext or ucontext), in the
+// process's resident set.
+
+// perInstance returns how much used grows per instance while the n
+// instances that create makes are alive; create returns what releases
+// them.
+func perInstance(n int, used func() (int64, error), create func() (release func(), err error)) (float64, error) {
+	runtime.GC()
+	u0, err := used()
+	if err != nil {
+		return 0, err
+	}
+	release, err := create()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	runtime.GC()
+	u1, err := used()
+	return float64(u1-u0) / float64(n), err
+}
+
+// goInUse returns the bytes of live Go heap objects (just after a
+// collection) and of goroutine stacks.
+func goInUse() (int64, error) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse), nil
+}
+
+// rss returns the process's resident set size.
+func rss() (int64, error) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("/proc/self/statm: %q", b)
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize()), err
+}
+
+// pullBytes returns the Go heap and stack held by each of n suspended
+// iter.Pull coroutines.
+func pullBytes(n int) (float64, error) {
+	nexts := make([]func() (uintptr, bool), n)
+	stops := make([]func(), n)
+	return perInstance(n, goInUse, func() (func(), error) {
+		for i := range n {
+			nexts[i], stops[i] = iter.Pull(count)
+			nexts[i]()
+		}
+		return func() {
+			for _, stop := range stops {
+				stop()
+			}
+		}, nil
+	})
+}
+
+// channelBytes returns the Go heap and stack held by each of n goroutines
+// waiting for a request on a channel, with their two channels.
+func channelBytes(n int) (float64, error) {
+	reqs := make([]chan struct{}, n)
+	return perInstance(n, goInUse, func() (func(), error) {
+		for i := range n {
+			req, resp := make(chan struct{}), make(chan uintptr)
+			go serve(req, resp)
+			req <- struct{}{}
+			<-resp
+			reqs[i] = req
+		}
+		return func() {
+			for _, req := range reqs {
+				close(req)
+			}
+		}, nil
+	})
+}
+
+// stepBytes returns the Go heap held by each of n suspended StepGens.
+func stepBytes(n int) (float64, error) {
+	return perInstance(n, goInUse, func() (func(), error) {
+		gens := make([]StepGen, n)
+		for i := range gens {
+			gens[i].Next()
+		}
+		return func() { runtime.KeepAlive(gens) }, nil
+	})
+}
+
+// ctxBytes returns the resident memory held by each of n suspended ctx
+// coroutines running the C-ABI function fn(co, arg), each resumed once.
+func ctxBytes(n int, fn, arg uintptr, opts ...ctx.Option) (float64, error) {
+	cs := make([]*ctx.Coroutine, 0, n)
+	release := func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}
+	return perInstance(n, rss, func() (func(), error) {
+		for range n {
+			c, err := ctx.New(fn, arg, opts...)
+			if err == nil {
+				cs = append(cs, c)
+				_, err = c.Resume(0)
+			}
+			if err != nil {
+				release()
+				return nil, err
+			}
+		}
+		return release, nil
+	})
+}
+
+// guardedStacks maps n stacks of size bytes, each with a PROT_NONE guard
+// page below it, as ctx and boost's protected stacks have. (Without the
+// guards, one large mapping could be backed by huge pages.)
+func guardedStacks(n, size int) (mem []byte, stacks [][]byte, err error) {
+	page := os.Getpagesize()
+	mem, err = mapStack(n * (page + size))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range n {
+		s := mem[i*(page+size):][:page+size]
+		if err := unix.Mprotect(s[:page], unix.PROT_NONE); err != nil {
+			unix.Munmap(mem)
+			return nil, nil, err
+		}
+		stacks = append(stacks, s[page:])
+	}
+	return mem, stacks, nil
+}
+
+// fcontextBytes returns the resident memory held by each of n contexts
+// made by an fcontext-compatible make function on 64 KiB stacks,
+// suspended in cabi.Pong.
+func fcontextBytes(make, jump uintptr, n int) (float64, error) {
+	return perInstance(n, rss, func() (func(), error) {
+		mem, stacks, err := guardedStacks(n, 64<<10)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range stacks {
+			newFcontext(make, jump, s)
+		}
+		return func() { unix.Munmap(mem) }, nil
+	})
+}
+
+// ucontextBytes returns the resident memory held by each of n glibc
+// ucontext coroutines with 64 KiB stacks, suspended in cabi.SwapBody.
+func ucontextBytes(n int) (float64, error) {
+	u, err := ucontextFuncs()
+	if err != nil {
+		return 0, err
+	}
+	return perInstance(n, rss, func() (func(), error) {
+		mem, coros, err := guardedStacks(n+1, ucSize+ucStack)
+		if err != nil {
+			return nil, err
+		}
+		main := coros[0][:ucSize]
+		for _, c := range coros[1:] {
+			if _, err := newUcontext(u, main, c); err != nil {
+				unix.Munmap(mem)
+				return nil, err
+			}
+		}
+		return func() { unix.Munmap(mem) }, nil
+	})
+}
+
+// taskBytes returns the Go heap and stacks held by each of n kernel tasks
+// made by sleeper, all asleep, as kernel's BenchmarkTaskMemory measures
+// (which counts heap spans in use, not live objects).
+func taskBytes(sleeper func() kernel.Task, n int) (float64, error) {
+	runtime.GC()
+	u0, _ := goInUse()
+	var u1 int64
+	k := kernel.New()
+	for range n {
+		k.Spawn(sleeper())
+	}
+	// The last task runs when all the others sleep.
+	k.Spawn(kernel.Go(func(s *kernel.Sys) {
+		runtime.GC()
+		u1, _ = goInUse()
+		k.Stop()
+	}))
+	if err := k.Run(); err != nil {
+		return 0, err
+	}
+	return float64(u1-u0) / float64(n), nil
+}

@@ -1,0 +1,204 @@
+package measure
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/corokernel/corokernel"
+	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/corokernel/corokernel/kernel"
+)
+
+// Config is what the registry needs from the packages that use it.
+type Config struct {
+	// LoadC loads cdemo's C library (cdemo.Load) for the C rows; an
+	// error wrapping ErrUnavailable makes them rows that say why.
+	LoadC func() (CLib, error)
+	// EchoServers are the kernel's echo servers by task kind, as
+	// corokernel's -tasks flag names them.
+	EchoServers map[string]func(fd int) kernel.Task
+}
+
+// Kinds of mechanism.
+const (
+	stackfulNative   = "stackful, native"
+	stacklessNative  = "stackless, native"
+	stackfulGo       = "stackful, Go"
+	stacklessGo      = "stackless, Go"
+	stackfulNativeGo = "stackful, native, driven from Go"
+)
+
+// generators are cdemo's benchmark generators (cdemo.Generators), each
+// yielding 0, 1, 2, ...
+var generators = []struct{ name, kind, what string }{
+	{"static", stacklessNative, "seed 000's static variables (one instance per program)"},
+	{"ccr", stacklessNative, "Tatham's ccr macros, the state in a 16-byte struct"},
+	{"pt-switch", stacklessNative, "a protothread, switch/__LINE__ local continuations"},
+	{"pt-goto", stacklessNative, "a protothread, computed-goto local continuations"},
+	{"ctx-native", stackfulNative, "a ctx coroutine with a C body, resumed from C"},
+}
+
+// pollerKinds say how each poller scales.
+var pollerKinds = map[string]string{
+	"select": "select(2): scans every fd",
+	"poll":   "poll(2): scans every fd",
+	"epoll":  "epoll(7): ready fds only",
+}
+
+// Mechanisms returns the rows of the comparison in report order: switch
+// costs, I/O waits, echo throughput.
+func Mechanisms(c Config) []Mechanism {
+	loadC := c.LoadC
+	if loadC == nil {
+		loadC = func() (CLib, error) { return nil, Unavailable("no C library loader") }
+	}
+	b := boost()
+	boostWhat := "boost.context"
+	if b.version != "" {
+		boostWhat += " " + b.version
+	}
+	ms := []Mechanism{
+		{
+			Name: "Go function call", Kind: "call, Go",
+			What: "a call and return of a Go function that is not inlined",
+			Run:  FuncCall,
+		},
+		{
+			Name: "cgocall", Kind: "call, Go to C",
+			What: "runtime.cgocall of libc abs: onto the system stack and back, no switch",
+			Run:  Cgocall,
+		},
+		{
+			Name: "ctx native loop", Kind: stackfulNative,
+			What: "two contexts ping-pong with ck_jump_context in native code, N round trips per cgocall",
+			Run:  NativeLoop,
+			Memory: func(n int) (float64, error) {
+				return fcontextBytes(corokernel.MakeContextFn, corokernel.JumpContextFn, n)
+			},
+		},
+		{
+			Name: "boost.context", Kind: stackfulNative,
+			What:  "the same native loop with " + boostWhat + " jump_fcontext",
+			Avail: func() error { return b.err },
+			Run:   Boost,
+			Memory: func(n int) (float64, error) {
+				return fcontextBytes(b.make, b.jump, n)
+			},
+		},
+		{
+			Name: "ucontext", Kind: stackfulNative,
+			What:   "the same native loop with glibc swapcontext, which saves the signal mask with a system call",
+			Avail:  func() error { _, err := ucontextFuncs(); return err },
+			Run:    Ucontext,
+			Memory: ucontextBytes,
+		},
+		{
+			Name: "ctx go-driven", Kind: stackfulNativeGo,
+			What: "Coroutine.Resume from Go (one cgocall), the body yields back",
+			Run:  GoDriven,
+			Memory: func(n int) (float64, error) {
+				return ctxBytes(n, cabi.Count, 0)
+			},
+		},
+		{
+			Name: "ctx ring", Kind: stackfulNative,
+			What: "Ring.Cycle: a trap and the switch to the next coroutine (a ring of one), in native code",
+			Run:  func(n int) (time.Duration, error) { return Cycle(1, n) },
+			Memory: func(n int) (float64, error) {
+				return ctxBytes(n, cabi.TrapLoop, 1, ctx.Trapping(), ctx.WithStackSize(ctx.MinStackSize))
+			},
+		},
+		{
+			Name: "iter.Pull", Kind: stackfulGo,
+			What:   "next and yield of the runtime's coroutine",
+			Run:    Pull,
+			Memory: pullBytes,
+		},
+		{
+			Name: "goroutine+channel", Kind: stackfulGo,
+			What:   "a request and a reply over unbuffered channels to another goroutine",
+			Run:    Channel,
+			Memory: channelBytes,
+		},
+		{
+			Name: "Go step function", Kind: stacklessGo,
+			What:   "a call of the generator written as a Go state machine (a method, not inlined)",
+			Run:    GoStep,
+			Memory: stepBytes,
+		},
+	}
+	for _, g := range generators {
+		m := Mechanism{
+			Name: "C " + g.name, Kind: g.kind,
+			What:  "cdemo's generator, resumed in a C loop (N per call from Go): " + g.what,
+			Avail: func() error { _, err := loadC(); return err },
+			Run: func(n int) (time.Duration, error) {
+				l, err := loadC()
+				if err != nil {
+					return 0, err
+				}
+				return Generator(l, g.name, n)
+			},
+		}
+		if g.kind == stackfulNative {
+			m.Memory = func(n int) (float64, error) {
+				l, err := loadC()
+				if err != nil {
+					return 0, err
+				}
+				body, err := l.Sym("co_ctx_native")
+				if err != nil {
+					return 0, err
+				}
+				return ctxBytes(n, body, 0)
+			}
+		}
+		ms = append(ms, m)
+	}
+	for _, k := range TaskKinds {
+		ms = append(ms, Mechanism{
+			Name: "kernel " + k.Name + " task", Kind: k.Kind,
+			What:   "a Yield trap and the reschedule, one task ready",
+			Run:    func(n int) (time.Duration, error) { return KernelTrap(k.Yielder, n) },
+			Memory: func(n int) (float64, error) { return taskBytes(k.Sleeper, n) },
+		})
+	}
+	for i := range ms {
+		ms[i].Section = Switch
+	}
+
+	for _, p := range kernel.Pollers() {
+		for _, idle := range []int{10, 100, 1000} {
+			ms = append(ms, Mechanism{
+				Name: fmt.Sprintf("%s, %d idle fds", p, idle), Section: IOWait, Kind: pollerKinds[p],
+				What: fmt.Sprintf("a byte through a pipe: write, ReadWait, read, while %d tasks wait on idle fds", idle),
+				Run:  func(n int) (time.Duration, error) { return Poll(p, idle, n) },
+			})
+		}
+	}
+
+	const load = "16 KiB messages on 200 connections, every byte checked"
+	for _, name := range slices.Sorted(maps.Keys(c.EchoServers)) {
+		kind := "kernel task"
+		for _, k := range TaskKinds {
+			if k.Name == name {
+				kind = k.Kind
+			}
+		}
+		server := c.EchoServers[name]
+		ms = append(ms, Mechanism{
+			Name: "echo " + name + " tasks", Section: Throughput, Kind: kind, Bytes: EchoSize,
+			What: "pyos8's echo server as " + name + " tasks, epoll: " + load,
+			Run:  func(n int) (time.Duration, error) { return Echo(server, "epoll", n) },
+		})
+	}
+	ms = append(ms, Mechanism{
+		Name: "echo net", Section: Throughput, Kind: "goroutine per connection", Bytes: EchoSize, Baseline: true,
+		What: "package net, a goroutine per connection: " + load,
+		Run:  NetEcho,
+	})
+	return ms
+}
