@@ -2,20 +2,36 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/corokernel/corokernel/cdemo"
 	"github.com/corokernel/corokernel/internal/echoload"
 	"github.com/corokernel/corokernel/kernel"
 )
 
-// echoServers are the echo servers under test, by task kind.
-var echoServers = map[string]func(fd int) kernel.Task{
-	"go":   kernel.GoEchoServer,
-	"step": kernel.StepEchoServer,
+// echoServer returns the echo server of a task kind: pyos8's server as Go
+// tasks, as step tasks, or as native tasks (C, built by cdemo; skipped,
+// saying so, when there is no C compiler).
+func echoServer(t *testing.T, kind string) func(fd int) kernel.Task {
+	switch kind {
+	case "go":
+		return kernel.GoEchoServer
+	case "step":
+		return kernel.StepEchoServer
+	}
+	fn, err := cdemo.EchoServer()
+	if errors.Is(err, cdemo.ErrNoCompiler) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(fd int) kernel.Task { return kernel.Native(fn, uintptr(fd)) }
 }
 
 // TestEcho runs pyos8's echo server, for each task kind and poller, under
@@ -23,10 +39,10 @@ var echoServers = map[string]func(fd int) kernel.Task{
 // checked; afterwards no fd, goroutine or task may be left.
 func TestEcho(t *testing.T) {
 	warmNet(t)
-	for _, kind := range []string{"go", "step"} {
+	for _, kind := range []string{"go", "step", "native"} {
 		for _, poller := range kernel.Pollers() {
 			t.Run(kind+"/"+poller, func(t *testing.T) {
-				echo(t, echoServers[kind], poller, echoload.Config{
+				echo(t, echoServer(t, kind), poller, echoload.Config{
 					Conns: 200, Msgs: 200, MaxSize: 64 << 10, Seed: 4,
 				})
 			})

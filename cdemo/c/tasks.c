@@ -127,20 +127,24 @@ static int64_t Recv(ck_coroutine *co, int fd, char *buf, size_t n)
 	}
 }
 
+/* Send writes first and waits only when the socket is full, as
+ * kernel.GoSend does: a fresh reply nearly always fits. */
 static int64_t Send(ck_coroutine *co, int fd, const char *buf, size_t n)
 {
 	size_t done = 0;
 	while (done < n) {
+		ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL);
+		if (k >= 0) {
+			done += (size_t)k;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
 		int64_t r = trap(co, CK_TRAP_WRITEWAIT, (uintptr_t)fd, 0);
 		if (r < 0)
 			return r;
-		ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL);
-		if (k < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				return -errno;
-			continue;
-		}
-		done += (size_t)k;
 	}
 	return (int64_t)done;
 }
