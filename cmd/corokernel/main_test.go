@@ -23,15 +23,28 @@ func TestMain(m *testing.M) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want string // in stderr
+		args  []string
+		want  string // in stderr
+		usage string // the usage line stderr must hold
 	}{
-		{nil, "usage: corokernel command"},
-		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"echo", "-tasks", "fortran"}, `unknown -tasks "fortran"`},
-		{[]string{"echo", "-poller", "kqueue"}, `unknown -poller "kqueue"`},
-		{[]string{"echo", "-bogus"}, "flag provided but not defined"},
-		{[]string{"echo", "extra"}, `unexpected argument "extra"`},
+		{[]string{"nope"}, `unknown command "nope"`, "usage: corokernel [-quick]"},
+		{[]string{"-bogus"}, "flag provided but not defined", "usage: corokernel [-quick]"},
+		{[]string{"-quick", "extra"}, `unexpected argument "extra"`, "usage: corokernel [-quick]"},
+		{[]string{"-only", "("}, "bad -only", "usage: corokernel [-quick]"},
+		{[]string{"-only", "^no such mechanism$"}, "matches no mechanism", "usage: corokernel [-quick]"},
+		{[]string{"echo", "-tasks", "fortran"}, `unknown -tasks "fortran"`, "usage: corokernel echo"},
+		{[]string{"echo", "-poller", "kqueue"}, `unknown -poller "kqueue"`, "usage: corokernel echo"},
+		{[]string{"echo", "-bogus"}, "flag provided but not defined", "usage: corokernel echo"},
+		{[]string{"echo", "extra"}, `unexpected argument "extra"`, "usage: corokernel echo"},
+		{[]string{"demo", "pyos99"}, `unknown program "pyos99"`, "usage: corokernel demo"},
+		{[]string{"demo", "-tasks", "fortran", "pyos5"}, `unknown -tasks "fortran"`, "usage: corokernel demo"},
+		{[]string{"demo", "pyos5", "-bogus"}, "flag provided but not defined", "usage: corokernel demo"},
+		{[]string{"demo", "pyos5", "extra"}, `unexpected argument "extra"`, "usage: corokernel demo"},
+		{[]string{"load", "-conns", "0"}, "-conns 0", "usage: corokernel load"},
+		{[]string{"load", "-max", "-1"}, "-max -1", "usage: corokernel load"},
+		{[]string{"load", "-timeout", "0s"}, "-timeout 0s", "usage: corokernel load"},
+		{[]string{"load", "-bogus"}, "flag provided but not defined", "usage: corokernel load"},
+		{[]string{"load", "extra"}, `unexpected argument "extra"`, "usage: corokernel load"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
@@ -41,8 +54,8 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("corokernel %q: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
 		}
-		if len(tc.args) > 0 && tc.args[0] == "echo" && !strings.Contains(stderr.String(), "usage: corokernel echo") {
-			t.Errorf("corokernel %q: no usage in stderr %q", tc.args, stderr.String())
+		if !strings.Contains(stderr.String(), tc.usage) {
+			t.Errorf("corokernel %q: stderr %q holds no %q", tc.args, stderr.String(), tc.usage)
 		}
 		if stdout.Len() != 0 {
 			t.Errorf("corokernel %q: stdout %q, want nothing", tc.args, stdout.String())

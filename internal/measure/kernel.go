@@ -23,32 +23,34 @@ type TaskKind struct {
 // TaskKinds are the kernel's kinds of task, in report order. A new kind
 // adds itself here.
 var TaskKinds = []TaskKind{
-	{
-		Name: "step", Kind: "stackless, Go",
-		Yielder: func(n int) kernel.Task {
-			return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap {
-				if n == 0 {
-					return kernel.Exit(0)
-				}
-				n--
-				return kernel.Yield()
-			}))
-		},
-		Sleeper: func() kernel.Task {
-			return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap { return kernel.Sleep(time.Hour) }))
-		},
-	},
-	{
-		Name: "go", Kind: "stackful, Go",
-		Yielder: func(n int) kernel.Task {
-			return kernel.Go(func(s *kernel.Sys) {
-				for range n {
-					s.Yield()
-				}
-			})
-		},
-		Sleeper: func() kernel.Task { return kernel.Go(func(s *kernel.Sys) { s.Sleep(time.Hour) }) },
-	},
+	{Name: "step", Kind: stacklessGo, Yielder: stepYielder, Sleeper: stepSleeper},
+	{Name: "go", Kind: stackfulGo, Yielder: goYielder, Sleeper: goSleeper},
+}
+
+func stepYielder(n int) kernel.Task {
+	return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap {
+		if n == 0 {
+			return kernel.Exit(0)
+		}
+		n--
+		return kernel.Yield()
+	}))
+}
+
+func stepSleeper() kernel.Task {
+	return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap { return kernel.Sleep(time.Hour) }))
+}
+
+func goYielder(n int) kernel.Task {
+	return kernel.Go(func(s *kernel.Sys) {
+		for range n {
+			s.Yield()
+		}
+	})
+}
+
+func goSleeper() kernel.Task {
+	return kernel.Go(func(s *kernel.Sys) { s.Sleep(time.Hour) })
 }
 
 // KernelTrap runs a kernel whose one task, made by yielder, traps Yield
@@ -65,13 +67,14 @@ func KernelTrap(yielder func(n int) kernel.Task, n int) (time.Duration, error) {
 // idle tasks wait in ReadWait on idle fds: a step task writes a byte to
 // a pipe, waits in ReadWait until it is readable, and reads it.
 func Poll(poller string, idle, n int) (time.Duration, error) {
-	var a, p [2]int
-	if err := unix.Pipe2(a[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	a, err := pipe()
+	if err != nil {
 		return 0, err
 	}
 	defer unix.Close(a[0])
 	defer unix.Close(a[1])
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	p, err := pipe()
+	if err != nil {
 		return 0, err
 	}
 	defer unix.Close(p[0])
@@ -115,6 +118,22 @@ func Poll(poller string, idle, n int) (time.Duration, error) {
 		return 0, err
 	}
 	return end.Sub(start), failed
+}
+
+// pipe returns a non-blocking pipe, closed on exec.
+func pipe() (p [2]int, err error) {
+	if err := unix.Pipe(p[:]); err != nil {
+		return p, err
+	}
+	for _, fd := range p {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return p, err
+		}
+	}
+	return p, nil
 }
 
 // Echo load: EchoConns connections each send messages of EchoSize bytes.

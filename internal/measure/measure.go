@@ -27,7 +27,7 @@ const (
 // A Mechanism is one row of the comparison.
 type Mechanism struct {
 	Name    string  // the row's name, which -only selects on
-	Section Section //
+	Section Section // which table it is in
 	Kind    string  // stackful or stackless, native or Go
 	What    string  // what one operation is
 	Bytes   int     // payload bytes per operation, for throughput rows

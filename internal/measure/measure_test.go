@@ -52,6 +52,25 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
+func TestSetRatios(t *testing.T) {
+	rs := []Result{
+		{Name: "a", Section: Switch, Ns: 30},
+		{Name: "b", Section: Switch, Ns: 10},
+		{Name: "gone", Section: Switch, Unavailable: "why"},
+		{Name: "c", Section: IOWait, Ns: 1000},
+		{Name: "d", Section: Throughput, Ns: 20, MBPerS: 500},
+		{Name: "base", Section: Throughput, Ns: 10, MBPerS: 1000, Baseline: true},
+		{Name: "e", Section: Throughput, Ns: 5, MBPerS: 2000},
+	}
+	SetRatios(rs)
+	want := map[string]float64{"a": 3, "b": 1, "gone": 0, "c": 1, "d": 0.5, "base": 1, "e": 2}
+	for _, r := range rs {
+		if r.Ratio != want[r.Name] {
+			t.Errorf("%s: ratio %v, want %v", r.Name, r.Ratio, want[r.Name])
+		}
+	}
+}
+
 func TestStepGen(t *testing.T) {
 	var g StepGen
 	for want := range uintptr(5) {

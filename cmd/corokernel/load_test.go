@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/corokernel/corokernel/kernel"
+)
+
+// TestLoadEcho points "corokernel load" at the kernel's echo server of
+// each kind, running in this process: every byte comes back.
+func TestLoadEcho(t *testing.T) {
+	for kind, server := range echoServers {
+		t.Run(kind, func(t *testing.T) {
+			fd, addr, err := kernel.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := kernel.New(kernel.WithPoller("epoll"))
+			k.Spawn(server(fd))
+			done := make(chan error)
+			go func() { done <- k.Run() }()
+			defer func() {
+				k.Stop()
+				if err := <-done; err != nil {
+					t.Errorf("kernel: %v", err)
+				}
+			}()
+
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"load", "-addr", addr, "-conns", "20", "-msgs", "30", "-max", "20000", "-seed", "7"}, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit code %d; stdout %q, stderr %q", code, stdout.String(), stderr.String())
+			}
+			if want := "echoed and checked 600 messages"; !strings.Contains(stdout.String(), want) {
+				t.Errorf("stdout %q does not say %q", stdout.String(), want)
+			}
+			if !strings.Contains(stdout.String(), "0 connections failed") {
+				t.Errorf("stdout %q: connections failed", stdout.String())
+			}
+		})
+	}
+}
+
+// TestLoadBroken points "corokernel load" at a server that corrupts one
+// byte of what it echoes: load must fail and say where.
+func TestLoadBroken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer l.Close()
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				total := 0
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					// Byte 1000 of the stream comes back wrong.
+					if total <= 1000 && 1000 < total+n {
+						buf[1000-total] ^= 0x20
+					}
+					total += n
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"load", "-addr", l.Addr().String(), "-conns", "4", "-msgs", "20", "-max", "3000"}, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1; stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "byte") || !strings.Contains(stdout.String(), "4 connections failed") {
+		t.Errorf("stdout %q, stderr %q: want every connection failed on a byte", stdout.String(), stderr.String())
+	}
+}
+
+// TestLoadRefused: nothing listening is a failure too.
+func TestLoadRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"load", "-addr", addr, "-conns", "2", "-msgs", "1"}, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1; stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "refused") {
+		t.Errorf("stderr %q does not say the connection was refused", stderr.String())
+	}
+}

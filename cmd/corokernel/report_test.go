@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/corokernel/corokernel/cdemo"
+	"github.com/corokernel/corokernel/internal/measure"
+)
+
+// tableRows returns the rows of the Markdown tables in md, as cells.
+func tableRows(md string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| mechanism |") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+// bars returns the titles of the rects of class "bar" in the SVG chart,
+// failing t if it does not parse as XML.
+func bars(t *testing.T, svg []byte) []string {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	var titles []string
+	inBar, inTitle := false, false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the chart is not XML: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if tok.Name.Local == "rect" {
+				for _, a := range tok.Attr {
+					if a.Name.Local == "class" && a.Value == "bar" {
+						inBar = true
+						titles = append(titles, "")
+					}
+				}
+			}
+			inTitle = inBar && tok.Name.Local == "title"
+		case xml.CharData:
+			if inTitle {
+				titles[len(titles)-1] += string(tok)
+			}
+		case xml.EndElement:
+			if tok.Name.Local == "rect" {
+				inBar = false
+			}
+			inTitle = false
+		}
+	}
+	return titles
+}
+
+// TestReportQuick runs the comparison with -quick, in process: the
+// tables have a row for every mechanism, the chart a bar for every row
+// with numbers, and report.json holds the same results and round-trips.
+func TestReportQuick(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-quick", "-o", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+	}
+	ms := measure.Mechanisms(measure.Config{LoadC: loadC, EchoServers: echoServers})
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	progress := fmt.Sprintf("measuring %s (%d/%d)\n", names[len(names)-1], len(names), len(names))
+	for _, want := range []string{"measuring Go function call (1/", progress, "wrote " + filepath.Join(dir, "report.svg"), "wrote " + filepath.Join(dir, "report.json")} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+		}
+	}
+
+	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	again, err := json.MarshalIndent(rep, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(append(again, '\n'), js) {
+		t.Errorf("report.json does not round-trip through report:\n%s\nbecame\n%s", js, again)
+	}
+	if !rep.Quick || rep.Runs != quickOptions.Runs || rep.Date == "" || rep.CPUs < 1 {
+		t.Errorf("report header %+v", rep)
+	}
+
+	// Every mechanism has a row, in order, with the JSON's numbers; rows
+	// without numbers say why.
+	rows := tableRows(stdout.String())
+	if len(rows) != len(names) || len(rep.Results) != len(names) {
+		t.Fatalf("%d table rows, %d results for %d mechanisms:\n%s", len(rows), len(rep.Results), len(names), stdout.String())
+	}
+	_, cerr := loadC()
+	var withTime []string
+	for i, r := range rep.Results {
+		row := rows[i]
+		if r.Name != names[i] || row[0] != names[i] {
+			t.Errorf("row %d: table %q, JSON %q, want %q", i, row[0], r.Name, names[i])
+			continue
+		}
+		switch {
+		case r.Err != "":
+			t.Errorf("%s failed: %s", r.Name, r.Err)
+		case r.Unavailable != "":
+			if !strings.Contains(row[len(row)-1], "unavailable") {
+				t.Errorf("%s: row %q does not say it is unavailable", r.Name, row)
+			}
+			if strings.HasPrefix(r.Name, "C ") && cerr == nil {
+				t.Errorf("%s unavailable with a C compiler: %s", r.Name, r.Unavailable)
+			}
+		default:
+			withTime = append(withTime, r.Name)
+			want := number(r.Ns)
+			if r.MBPerS > 0 {
+				want = fmt.Sprintf("%.0f", r.MBPerS)
+			}
+			if row[2] != want || r.Ratio <= 0 {
+				t.Errorf("%s: table says %q, JSON %v (ratio %v)", r.Name, row[2], want, r.Ratio)
+			}
+		}
+	}
+	for _, want := range []string{"ctx native loop", "iter.Pull", "kernel go task", "epoll, 1000 idle fds", "echo net"} {
+		if !slices.Contains(withTime, want) {
+			t.Errorf("no numbers for %s", want)
+		}
+	}
+	for _, g := range cdemo.Generators {
+		if !slices.Contains(names, "C "+g) {
+			t.Errorf("cdemo generator %q has no row", g)
+		}
+	}
+
+	svg, err := os.ReadFile(filepath.Join(dir, "report.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := bars(t, svg)
+	if len(titles) != len(withTime) {
+		t.Errorf("%d bars for %d rows with numbers", len(titles), len(withTime))
+	}
+	for _, name := range withTime {
+		n := 0
+		for _, title := range titles {
+			if strings.HasPrefix(title, name+": ") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s has %d bars, want 1", name, n)
+		}
+	}
+}
+
+// TestReportUnavailable runs the C rows without a C compiler, in a child
+// process (cdemo loads its library once per process): they are rows that
+// say why, and -json prints the report.
+func TestReportUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-quick", "-json", "-only", "^C ", "-o", dir)
+	cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1", "CC=/nonexistent/cc")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("stdout is not the report: %v\n%s", err, out)
+	}
+	if len(rep.Results) != len(cdemo.Generators) {
+		t.Errorf("%d results for -only '^C ', want %d", len(rep.Results), len(cdemo.Generators))
+	}
+	for _, r := range rep.Results {
+		if !strings.HasPrefix(r.Name, "C ") || !strings.Contains(r.Unavailable, "no C compiler") || r.Ns != 0 {
+			t.Errorf("%s: unavailable %q, %v ns; want no C compiler and no numbers", r.Name, r.Unavailable, r.Ns)
+		}
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || !bytes.Equal(js, out) {
+		t.Errorf("report.json (%v) differs from stdout", err)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "report.svg")); err != nil || len(bars(t, svg)) != 0 {
+		t.Errorf("report.svg: %v, or it has bars for rows without numbers", err)
+	}
+}
+
+// TestRender renders a report with rows of every state: numbers,
+// unavailable, failed.
+func TestRender(t *testing.T) {
+	rep := &report{Date: "2026-01-02T03:04:05Z", Command: "go run ./cmd/corokernel", Go: "go1.26", CPU: "cpu", CPUs: 2, Runs: 5}
+	rep.Results = []measure.Result{
+		{Name: "slow", Section: measure.Switch, Kind: "stackful, Go", What: "w1", Ns: 2500, Bytes: 8192},
+		{Name: "fast", Section: measure.Switch, Kind: "stackless, native", What: "w2", Ns: 1.25},
+		{Name: "gone", Section: measure.Switch, Kind: "stackful, native", What: "w3", Unavailable: "no gone | here"},
+		{Name: "broken", Section: measure.IOWait, Kind: "k", What: "w4", Err: "it broke\nbadly"},
+		{Name: "io", Section: measure.IOWait, Kind: "k", What: "w5", Ns: 2e5},
+		{Name: "tasks", Section: measure.Throughput, Kind: "stackful, Go", What: "w6", Ns: 1e4, MBPerS: 1600},
+		{Name: "base", Section: measure.Throughput, Kind: "k", What: "w7", Ns: 8e3, MBPerS: 2000, Baseline: true},
+	}
+	measure.SetRatios(rep.Results)
+	md := markdown(rep)
+	for _, want := range []string{
+		"| slow | stackful, Go | 2500 | 2000 | 8192 | w1 |",
+		"| fast | stackless, native | 1.25 | 1.00 | — | w2 |",
+		`| gone | stackful, native | — | — | — | **unavailable**: no gone \| here |`,
+		"| broken | k | — | — | **failed**: it broke |",
+		"| io | k | 200000 | 1.00 | w5 |",
+		"| mechanism | kind | MB/s | × base | what it measures |",
+		"| tasks | stackful, Go | 1600 | 0.80 | w6 |",
+	} {
+		if !strings.Contains(md, want+"\n") {
+			t.Errorf("markdown has no line %q:\n%s", want, md)
+		}
+	}
+	svg := chart(rep)
+	titles := bars(t, svg)
+	want := []string{"fast: 1.25 ns", "slow: 2.5 µs", "io: 200 µs", "base: 2000 MB/s, 1.00× base", "tasks: 1600 MB/s, 0.80× base"}
+	if !slices.Equal(titles, want) {
+		t.Errorf("bars %q, want %q", titles, want)
+	}
+	for _, s := range []string{"unavailable: no gone | here", "failed: it broke", ">1 ns<", ">10 ns<", ">100 ns<", ">1 µs<", ">1 ms<"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("chart does not say %q", s)
+		}
+	}
+}
+
+// TestExitStatus runs the command as a process: a usage error exits 2.
+func TestExitStatus(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "nope")
+	cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1")
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("corokernel nope: %v, want exit status 2", err)
+	}
+}

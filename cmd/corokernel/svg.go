@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/xml"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/corokernel/corokernel/internal/measure"
+)
+
+// The chart's geometry, in pixels.
+const (
+	chartWidth = 1000
+	labelRight = 240 // row labels end here
+	plotLeft   = 250 // bars start here
+	plotRight  = 820 // the longest bar ends here; its label goes beyond
+	rowHeight  = 22
+	barHeight  = 14
+)
+
+// A category colours the bars of one kind of mechanism.
+type category struct{ name, colour string }
+
+var (
+	catCall      = category{"call or baseline", "#8c8c8c"}
+	catFulNative = category{"stackful, native", "#1f77b4"}
+	catLesNative = category{"stackless, native", "#2ca02c"}
+	catFulGo     = category{"stackful, Go", "#ff7f0e"}
+	catLesGo     = category{"stackless, Go", "#bcbd22"}
+	catIO        = category{"I/O wait through the poller", "#9467bd"}
+	categories   = []category{catCall, catFulNative, catLesNative, catFulGo, catLesGo, catIO}
+)
+
+func categoryOf(r measure.Result) category {
+	for _, c := range []category{catFulNative, catLesNative, catFulGo, catLesGo} {
+		if strings.HasPrefix(r.Kind, c.name) {
+			return c
+		}
+	}
+	if r.Section == measure.IOWait {
+		return catIO
+	}
+	return catCall
+}
+
+// svg accumulates the chart.
+type svg struct {
+	bytes.Buffer
+	y int // the top of the next thing to draw
+}
+
+func (s *svg) printf(format string, a ...any) { fmt.Fprintf(s, format, a...) }
+
+// text writes a text element; attrs are extra attributes.
+func (s *svg) text(x, y int, attrs, t string) {
+	s.printf(`<text x="%d" y="%d" %s>%s</text>`+"\n", x, y, attrs, esc(t))
+}
+
+func esc(t string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(t))
+	return b.String()
+}
+
+// chart draws the report as an SVG bar chart: one panel per section, the
+// rows sorted by time, fastest first. Times are on one log scale for the
+// switch and I/O panels, with a gridline per decade; throughput is
+// linear. Every row with numbers has exactly one rect of class "bar";
+// rows without numbers say why in words.
+func chart(rep *report) []byte {
+	var body svg
+	body.y = 34
+	body.text(16, body.y, `font-size="18" font-weight="bold"`, "corokernel: coroutine mechanisms compared")
+	body.y += 20
+	sub := fmt.Sprintf("%s, %s (%d CPUs), %s: %s. Median of %d runs.", rep.Date, rep.CPU, rep.CPUs, rep.Go, rep.Command, rep.Runs)
+	if rep.Quick {
+		sub += " Quick run: rough numbers."
+	}
+	body.text(16, body.y, `fill="#555"`, sub)
+	body.y += 16
+	legend(&body, rep.Results)
+
+	lo, hi := timeRange(rep.Results)
+	for _, s := range sections {
+		var rows []measure.Result
+		for _, r := range rep.Results {
+			if r.Section == s.id {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		// Fastest first; rows without numbers last, in table order.
+		slices.SortStableFunc(rows, func(a, b measure.Result) int {
+			return cmp.Compare(sortKey(a), sortKey(b))
+		})
+		body.y += 34
+		note := s.value + ", log scale; shorter is faster"
+		if s.id == measure.Throughput {
+			note = "MB/s, linear scale; longer is faster; ratio to " + baseline(rep.Results, s.id)
+		}
+		body.printf(`<text x="16" y="%d"><tspan font-size="15" font-weight="bold">%s</tspan><tspan dx="12" fill="#555">%s</tspan></text>`+"\n",
+			body.y, esc(s.title), esc(note))
+		if s.id == measure.Throughput {
+			linearPanel(&body, rows, rep.Results)
+		} else {
+			logPanel(&body, rows, lo, hi)
+		}
+	}
+	body.y += 16
+
+	var out bytes.Buffer
+	fmt.Fprintf(&out, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartWidth, body.y, chartWidth, body.y)
+	fmt.Fprintf(&out, "<title>corokernel: coroutine mechanisms compared, %s</title>\n", esc(rep.Date))
+	fmt.Fprintf(&out, `<rect class="background" width="100%%" height="100%%" fill="white"/>`+"\n")
+	out.Write(body.Bytes())
+	out.WriteString("</svg>\n")
+	return out.Bytes()
+}
+
+// sortKey orders a panel's rows: by time, those without numbers last.
+func sortKey(r measure.Result) float64 {
+	if r.Ns <= 0 {
+		return math.Inf(1)
+	}
+	return r.Ns
+}
+
+// legend draws a swatch per category that some row with numbers has.
+func legend(s *svg, rs []measure.Result) {
+	used := map[category]bool{}
+	for _, r := range rs {
+		if r.Ns > 0 {
+			used[categoryOf(r)] = true
+		}
+	}
+	x := 16
+	s.y += 8
+	for _, c := range categories {
+		if !used[c] {
+			continue
+		}
+		s.printf(`<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`+"\n", x, s.y-10, c.colour)
+		s.text(x+17, s.y, "", c.name)
+		x += 17 + 7*len(c.name) + 22
+	}
+}
+
+// timeRange returns the decades the time panels span.
+func timeRange(rs []measure.Result) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, r := range rs {
+		if r.Ns > 0 && r.Section != measure.Throughput {
+			lo, hi = math.Min(lo, r.Ns), math.Max(hi, r.Ns)
+		}
+	}
+	if lo > hi {
+		return 1, 10
+	}
+	lo, hi = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
+	if hi <= lo {
+		hi = lo * 10
+	}
+	return lo, hi
+}
+
+// duration formats ns with a unit: "9.9 ns", "3.15 µs".
+func duration(ns float64) string {
+	for _, u := range []string{"ns", "µs", "ms"} {
+		if ns < 999.5 || u == "ms" {
+			return trimZeros(fmt.Sprintf("%.3g", ns)) + " " + u
+		}
+		ns /= 1000
+	}
+	panic("unreachable")
+}
+
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") && !strings.Contains(s, "e") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// logPanel draws rows as bars on a log scale from lo to hi ns.
+func logPanel(s *svg, rows []measure.Result, lo, hi float64) {
+	x := func(ns float64) float64 {
+		return plotLeft + (math.Log10(ns)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))*(plotRight-plotLeft)
+	}
+	var ticks []tick
+	for d := lo; d <= hi*1.0001; d *= 10 {
+		ticks = append(ticks, tick{x(d), duration(d), true})
+		for m := 2.0; m < 10 && d*m < hi; m++ {
+			ticks = append(ticks, tick{x(d * m), "", false})
+		}
+	}
+	panel(s, rows, ticks, func(r measure.Result) (float64, string) {
+		return x(r.Ns), duration(r.Ns)
+	})
+}
+
+// linearPanel draws throughput rows as bars on a linear scale from 0.
+func linearPanel(s *svg, rows, all []measure.Result) {
+	top := 0.0
+	for _, r := range rows {
+		top = math.Max(top, r.MBPerS)
+	}
+	step := niceStep(top / 5)
+	top = math.Ceil(top/step) * step
+	x := func(v float64) float64 { return plotLeft + v/top*(plotRight-plotLeft) }
+	var ticks []tick
+	for v := 0.0; v <= top+step/2; v += step {
+		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
+	}
+	base := baseline(all, measure.Throughput)
+	panel(s, rows, ticks, func(r measure.Result) (float64, string) {
+		return x(r.MBPerS), fmt.Sprintf("%.0f MB/s, %.2f× %s", r.MBPerS, r.Ratio, base)
+	})
+}
+
+// niceStep returns 1, 2 or 5 times a power of ten, at least v.
+func niceStep(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// A tick is a gridline, labelled if major.
+type tick struct {
+	x     float64
+	label string
+	major bool
+}
+
+// panel draws gridlines with their labels above and below, and a row per
+// result: its name, and a bar up to the x that bar returns, labelled with
+// the text it returns, or why the row has no numbers.
+func panel(s *svg, rows []measure.Result, ticks []tick, bar func(measure.Result) (float64, string)) {
+	s.y += 20
+	top := s.y + 4
+	bottom := top + rowHeight*len(rows)
+	for _, t := range ticks {
+		colour := "#eeeeee"
+		if t.major {
+			colour = "#bbbbbb"
+		}
+		s.printf(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>`+"\n", t.x, top, t.x, bottom, colour)
+		if t.label != "" {
+			s.text(int(t.x), top-5, `font-size="11" fill="#555" text-anchor="middle"`, t.label)
+			s.text(int(t.x), bottom+14, `font-size="11" fill="#555" text-anchor="middle"`, t.label)
+		}
+	}
+	for i, r := range rows {
+		y := top + i*rowHeight
+		mid := y + rowHeight/2 + 4
+		if r.Ns <= 0 {
+			s.text(labelRight, mid, `text-anchor="end" fill="#888"`, r.Name)
+			why := "unavailable: " + r.Unavailable
+			if r.Err != "" {
+				why = "failed: " + r.Err
+			}
+			why, _, _ = strings.Cut(why, "\n")
+			if len(why) > 100 {
+				why = why[:100] + "…"
+			}
+			s.text(plotLeft+4, mid, `font-style="italic" fill="#888"`, why)
+			continue
+		}
+		s.text(labelRight, mid, `text-anchor="end"`, r.Name)
+		end, label := bar(r)
+		w := math.Max(end-plotLeft, 2)
+		s.printf(`<rect class="bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %s</title></rect>`+"\n",
+			plotLeft, y+(rowHeight-barHeight)/2, w, barHeight, categoryOf(r).colour, esc(r.Name), esc(label))
+		s.text(int(plotLeft+w)+6, mid, `fill="#222"`, label)
+	}
+	s.y = bottom + 14
+}
