@@ -121,6 +121,10 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, markdown(&rep))
 	}
 	code := 0
+	if err := os.MkdirAll(*dir, 0o777); err != nil {
+		fmt.Fprintf(stderr, "corokernel: %v\n", err)
+		code = 1
+	}
 	for name, data := range map[string][]byte{"report.svg": chart(&rep), "report.json": js} {
 		name = filepath.Join(*dir, name)
 		if err := os.WriteFile(name, data, 0o666); err != nil {

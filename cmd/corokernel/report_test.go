@@ -75,7 +75,7 @@ func bars(t *testing.T, svg []byte) []string {
 // tables have a row for every mechanism, the chart a bar for every row
 // with numbers, and report.json holds the same results and round-trips.
 func TestReportQuick(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "new")
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"-quick", "-o", dir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
@@ -261,5 +261,21 @@ func TestExitStatus(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Errorf("corokernel nope: %v, want exit status 2", err)
+	}
+}
+
+// TestReportWriteError: a report that cannot be written fails, after
+// printing the tables.
+func TestReportWriteError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-quick", "-only", "^Go function call$", "-o", file}, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1; stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "| Go function call |") || !strings.Contains(stderr.String(), "not a directory") {
+		t.Errorf("stdout %q, stderr %q: want the table, and why the files were not written", stdout.String(), stderr.String())
 	}
 }
