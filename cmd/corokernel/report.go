@@ -30,6 +30,17 @@ type report struct {
 	Results []measure.Result `json:"results"` // in table order
 }
 
+// rows returns the results of a section, in table order.
+func (rep *report) rows(id measure.Section) []measure.Result {
+	var rows []measure.Result
+	for _, r := range rep.Results {
+		if r.Section == id {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
 // options are how long the full and the quick comparison measure.
 var (
 	fullOptions  = measure.Options{Target: 100 * time.Millisecond, Runs: 7, Instances: 10000}
@@ -257,12 +268,7 @@ func markdown(rep *report) string {
 	}
 	b.WriteString("\n")
 	for _, s := range sections {
-		var rows []measure.Result
-		for _, r := range rep.Results {
-			if r.Section == s.id {
-				rows = append(rows, r)
-			}
-		}
+		rows := rep.rows(s.id)
 		if len(rows) == 0 {
 			continue
 		}

@@ -86,12 +86,7 @@ func chart(rep *report) []byte {
 
 	lo, hi := timeRange(rep.Results)
 	for _, s := range sections {
-		var rows []measure.Result
-		for _, r := range rep.Results {
-			if r.Section == s.id {
-				rows = append(rows, r)
-			}
-		}
+		rows := rep.rows(s.id)
 		if len(rows) == 0 {
 			continue
 		}
