@@ -65,6 +65,12 @@ func TestChurn(t *testing.T) {
 	const bound = 16 << 20
 	t.Logf("RSS after warm-up %d KiB, peak over %d coroutines %d KiB (+%d KiB)",
 		base>>10, total, peak>>10, (peak-base)>>10)
+	if os.Getenv("CK_EXEC_WRAPPER") != "" {
+		// Under qemu-user the RSS is the emulator's, which keeps state for
+		// every mapping it has seen: the bound holds for the native run.
+		t.Logf("under emulation (%s): RSS not checked", os.Getenv("CK_EXEC_WRAPPER"))
+		return
+	}
 	if peak-base > bound {
 		t.Fatalf("RSS grew by %d KiB over %d coroutines (bound %d KiB): stacks leak", (peak-base)>>10, total, bound>>10)
 	}

@@ -4,7 +4,9 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/corokernel/corokernel/cdemo"
 	"github.com/corokernel/corokernel/internal/cabi"
 	"iter"
 	"net"
@@ -233,16 +235,26 @@ func benchPoll(b *testing.B, poller string, idle int) {
 // kind and poller, against a goroutine-per-connection net server. An op is
 // one 16 KiB message echoed and checked.
 func BenchmarkEcho(b *testing.B) {
-	for _, kind := range []string{"go", "step"} {
+	for _, kind := range []string{"go", "step", "native"} {
 		for _, poller := range Pollers() {
 			b.Run(kind+"/"+poller, func(b *testing.B) {
+				server := GoEchoServer
+				switch kind {
+				case "step":
+					server = StepEchoServer
+				case "native":
+					fn, err := cdemo.EchoServer()
+					if errors.Is(err, cdemo.ErrNoCompiler) {
+						b.Skip(err)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					server = func(fd int) Task { return Native(fn, uintptr(fd)) }
+				}
 				lfd, addr, err := Listen("127.0.0.1:0")
 				if err != nil {
 					b.Fatal(err)
-				}
-				server := GoEchoServer
-				if kind == "step" {
-					server = StepEchoServer
 				}
 				k := New(WithPoller(poller))
 				k.Spawn(server(lfd))

@@ -66,11 +66,10 @@ func TestArm64(t *testing.T) {
 			if out, err := build.CombinedOutput(); err != nil {
 				t.Fatalf("cross-compiling %s for arm64: %v\n%s", pkg, err, out)
 			}
-			args := append(append([]string{}, qemu[1:]...), exe, "-test.count=1", "-test.timeout=20m")
+			// Under emulation the packages run their short tests: the same
+			// code paths with smaller loads.
+			args := append(append([]string{}, qemu[1:]...), exe, "-test.count=1", "-test.timeout=20m", "-test.short")
 			args = append(args, arm64Args[pkg]...)
-			if testing.Short() {
-				args = append(args, "-test.short")
-			}
 			if testing.Verbose() {
 				args = append(args, "-test.v")
 			}
