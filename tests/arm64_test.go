@@ -33,6 +33,9 @@ func TestArm64(t *testing.T) {
 	if runtime.GOARCH == "arm64" {
 		t.Skip("already running on arm64: the package tests themselves are the arm64 run")
 	}
+	if raceEnabled {
+		t.Skip("the arm64 run belongs to the plain run, not the race run")
+	}
 	if runtime.GOOS != "linux" {
 		t.Skip("qemu-user runs linux binaries only")
 	}

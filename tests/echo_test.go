@@ -42,9 +42,13 @@ func TestEcho(t *testing.T) {
 	for _, kind := range []string{"go", "step", "native"} {
 		for _, poller := range kernel.Pollers() {
 			t.Run(kind+"/"+poller, func(t *testing.T) {
-				echo(t, echoServer(t, kind), poller, echoload.Config{
-					Conns: 200, Msgs: 200, MaxSize: 64 << 10, Seed: 4,
-				})
+				cfg := echoload.Config{Conns: 200, Msgs: 200, MaxSize: 64 << 10, Seed: 4}
+				if testing.Short() {
+					// The same paths with a lighter load (the race and
+					// arm64 runs).
+					cfg.Conns, cfg.Msgs = 50, 40
+				}
+				echo(t, echoServer(t, kind), poller, cfg)
 			})
 		}
 	}
@@ -95,7 +99,7 @@ func echo(t *testing.T, newServer func(int) kernel.Task, poller string, cfg echo
 		time.Sleep(10 * time.Millisecond)
 		gs = runtime.NumGoroutine()
 	}
-	if gs != gs0 {
+	if gs > gs0 {
 		t.Errorf("%d goroutines after the run, %d before", gs, gs0)
 	}
 }

@@ -1,0 +1,6 @@
+//go:build !race
+
+package tests
+
+// raceEnabled tells the tests that they run under the race detector.
+const raceEnabled = false
