@@ -91,6 +91,7 @@ type Result struct {
 func Measure(m Mechanism, o Options) Result {
 	r := Result{Name: m.Name, Section: m.Section, Kind: m.Kind, What: m.What, Baseline: m.Baseline}
 	fail := func(err error) Result {
+		r := Result{Name: m.Name, Section: m.Section, Kind: m.Kind, What: m.What, Baseline: m.Baseline}
 		if errors.Is(err, ErrUnavailable) {
 			r.Unavailable = err.Error()
 		} else {
@@ -125,10 +126,12 @@ func Measure(m Mechanism, o Options) Result {
 	}
 	if m.Memory != nil && o.Instances > 0 {
 		b, err := m.Memory(o.Instances)
-		if err != nil {
+		switch {
+		case err == nil:
+			r.Bytes, r.BytesOf = b, o.Instances
+		case !errors.Is(err, ErrUnavailable): // else the row has times but no bytes
 			return fail(err)
 		}
-		r.Bytes, r.BytesOf = b, o.Instances
 	}
 	return r
 }

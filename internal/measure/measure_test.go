@@ -162,6 +162,15 @@ func TestUnavailable(t *testing.T) {
 	if r.Err != "y broke" || r.Unavailable != "" || r.Ns != 0 {
 		t.Errorf("failed: %+v", r)
 	}
+	ok := func(n int) (time.Duration, error) { return time.Duration(n), nil }
+	r = Measure(Mechanism{Name: "m", Run: ok, Memory: func(int) (float64, error) { return 0, errors.New("m broke") }}, Options{Runs: 1, Instances: 1})
+	if r.Err != "m broke" || r.Ns != 0 || len(r.Runs) != 0 {
+		t.Errorf("memory failed: %+v; want the error and no numbers", r)
+	}
+	r = Measure(Mechanism{Name: "u", Run: ok, Memory: func(int) (float64, error) { return 0, Unavailable("no u") }}, Options{Runs: 1, Instances: 1})
+	if r.Err != "" || r.Unavailable != "" || r.Ns != 1 || r.Bytes != 0 {
+		t.Errorf("memory unavailable: %+v; want the times and no bytes", r)
+	}
 	if !errors.Is(Unavailable("z"), ErrUnavailable) || errors.Is(errors.New("z"), ErrUnavailable) {
 		t.Error("Unavailable errors must wrap ErrUnavailable, and only they")
 	}

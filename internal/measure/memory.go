@@ -1,7 +1,9 @@
 package measure
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"runtime"
@@ -49,6 +51,9 @@ func goInUse() (int64, error) {
 // rss returns the process's resident set size.
 func rss() (int64, error) {
 	b, err := os.ReadFile("/proc/self/statm")
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, Unavailable("no /proc/self/statm for the resident set size")
+	}
 	if err != nil {
 		return 0, err
 	}
