@@ -250,3 +250,101 @@ uintptr_t ck_block(ck_coroutine *co, uintptr_t arg)
 		b->again = trap(co, CK_TRAP_YIELD, 0, 0);
 	return 0;
 }
+
+/*
+ * ck_script: the interpreter of the scheduler fuzz test (kernel/fuzz_test.go
+ * and model_test.go). A task runs one script of a program, a list of
+ * struct ck_sop ended by op 0, making one trap per op. It records in its
+ * struct ck_stask the target of each trap (the task id a kill or wait aims
+ * at, the slot of a spawned child), stored before the trap is made, and
+ * each result word, and in the program's event list each resume. The
+ * layout is shared with Go, which runs the same scripts as Go and step
+ * tasks; a Spawn made here always makes a native task.
+ */
+enum { CK_S_YIELD = 1, CK_S_SPAWN, CK_S_KILL, CK_S_WAIT, CK_S_SLEEP, CK_S_GETTID, CK_S_END };
+enum { CK_S_NEW, CK_S_RUNNING, CK_S_DONE, CK_S_KILLED };
+enum { CK_S_MAXRES = 16, CK_S_NOSPAWN = -1000 };
+
+struct ck_sop {
+	uint32_t op;
+	uint32_t a; /* spawn: script; kill, wait: 0 task b, 1 my GetTid, 2 my last child */
+	int64_t b;  /* spawn: kind (ignored: native); kill, wait: task id; sleep: nanoseconds */
+};
+
+struct ck_sprog;
+
+struct ck_stask {
+	uint32_t script, kind, state, n; /* n: results recorded */
+	uint32_t pc, slot;               /* pc: the op being made, an index in the script */
+	struct ck_sprog *prog;
+	int64_t res[CK_S_MAXRES];
+	int64_t arg[CK_S_MAXRES];
+};
+
+struct ck_sprog {
+	uintptr_t fn; /* ck_script: the body of the native children */
+	const struct ck_sop *ops;
+	struct ck_stask *tasks; /* slot i is the task with id i+1 */
+	int32_t *events;        /* the slot of each task resumed, in order */
+	uint32_t ntasks, cap;   /* slots used; no more spawns at cap */
+	uint32_t nevents, maxevents;
+	uint32_t start[8]; /* script j begins at ops[start[j]] */
+};
+
+static void ck_script_event(struct ck_sprog *p, uint32_t slot)
+{
+	if (p->nevents < p->maxevents)
+		p->events[p->nevents] = (int32_t)slot;
+	p->nevents++;
+}
+
+uintptr_t ck_script(ck_coroutine *co, uintptr_t arg)
+{
+	struct ck_stask *t = (struct ck_stask *)arg;
+	struct ck_sprog *p = t->prog;
+	const struct ck_sop *ops = p->ops + p->start[t->script];
+	int64_t me = 0, child = 0;
+	t->state = CK_S_RUNNING;
+	ck_script_event(p, t->slot);
+	for (t->pc = 0; ops[t->pc].op != 0 && ops[t->pc].op != CK_S_END && t->n < CK_S_MAXRES; t->pc++) {
+		const struct ck_sop *o = &ops[t->pc];
+		int64_t r;
+		t->arg[t->n] = 0;
+		switch (o->op) {
+		case CK_S_SPAWN: {
+			if (p->ntasks >= p->cap) {
+				t->res[t->n++] = CK_S_NOSPAWN;
+				continue;
+			}
+			uint32_t slot = p->ntasks++;
+			p->tasks[slot] = (struct ck_stask){.script = o->a, .kind = 2, .slot = slot, .prog = p};
+			t->arg[t->n] = slot;
+			r = child = trap(co, CK_TRAP_NEWTASK, p->fn, (uintptr_t)&p->tasks[slot]);
+			break;
+		}
+		case CK_S_KILL:
+		case CK_S_WAIT: {
+			int64_t target = o->a == 1 ? me : o->a == 2 ? child : o->b;
+			t->arg[t->n] = target;
+			r = trap(co, o->op == CK_S_KILL ? CK_TRAP_KILLTASK : CK_TRAP_WAITTASK, (uintptr_t)target, 0);
+			break;
+		}
+		case CK_S_SLEEP:
+			r = trap(co, CK_TRAP_SLEEP, (uintptr_t)o->b, 0);
+			break;
+		case CK_S_GETTID:
+			r = me = trap(co, CK_TRAP_GETTID, 0, 0);
+			break;
+		default:
+			r = trap(co, CK_TRAP_YIELD, 0, 0);
+		}
+		if (r == CK_TRAP_EKILLED) {
+			t->state = CK_S_KILLED;
+			return 0;
+		}
+		ck_script_event(p, t->slot);
+		t->res[t->n++] = r;
+	}
+	t->state = CK_S_DONE;
+	return 0;
+}
