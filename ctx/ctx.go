@@ -46,6 +46,7 @@ const (
 	Dead                    // its body returned, or its stack was found corrupt
 )
 
+// String returns "suspended", "running" or "dead".
 func (s Status) String() string {
 	switch s {
 	case Suspended:
@@ -74,6 +75,7 @@ type StackError struct {
 	Name string // the coroutine's name (WithName, or "coroutine #N")
 }
 
+// Error names the coroutine and says what happened to its stack.
 func (e *StackError) Error() string {
 	return "ctx: " + e.Name + ": stack canary clobbered: the body overflowed its stack past the guard page"
 }
