@@ -348,3 +348,27 @@ uintptr_t ck_script(ck_coroutine *co, uintptr_t arg)
 	t->state = CK_S_DONE;
 	return 0;
 }
+
+/* ck_victim makes one trap (op, a) over and over until the task is killed,
+ * then records the kill: the native victims of the soak test's chaos task
+ * (tests/soak_test.go), which kills and respawns tasks at random. state is
+ * 0 until the task first runs, 1 while it runs, 2 once it saw the kill. */
+struct ck_victim {
+	uint32_t op, state;
+	uintptr_t a;
+	uint64_t traps;
+};
+
+uintptr_t ck_victim(ck_coroutine *co, uintptr_t arg)
+{
+	struct ck_victim *v = (struct ck_victim *)arg;
+	v->state = 1;
+	for (;;) {
+		int64_t r = trap(co, v->op, v->a, 0);
+		if (r == CK_TRAP_EKILLED) {
+			v->state = 2;
+			return 0;
+		}
+		v->traps++;
+	}
+}
