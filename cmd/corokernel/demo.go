@@ -54,6 +54,7 @@ var demos = map[string]demo{
 		},
 	}},
 	"pyos3": {"tasks that end: foo 10 times, bar 5 times", map[string]func(*kernel.Kernel, io.Writer){
+		"native": nativeDemo("ck_pyos3_foo", "ck_pyos3_bar"),
 		"go": func(k *kernel.Kernel, out io.Writer) {
 			loop := func(name string, n int) kernel.Task {
 				return kernel.Go(func(s *kernel.Sys) {
@@ -83,6 +84,7 @@ var demos = map[string]demo{
 		},
 	}},
 	"pyos4": {"the GetTid trap", map[string]func(*kernel.Kernel, io.Writer){
+		"native": nativeDemo("ck_pyos4_foo", "ck_pyos4_bar"),
 		"go": func(k *kernel.Kernel, out io.Writer) {
 			k.Spawn(goLoop(out, "foo", 5))
 			k.Spawn(goLoop(out, "bar", 10))
@@ -93,6 +95,7 @@ var demos = map[string]demo{
 		},
 	}},
 	"pyos5": {"the NewTask and KillTask traps", map[string]func(*kernel.Kernel, io.Writer){
+		"native": nativeDemo("ck_pyos5_main"),
 		"go": func(k *kernel.Kernel, out io.Writer) {
 			k.Spawn(kernel.Go(func(s *kernel.Sys) {
 				child := s.NewTask(goLoop(out, "foo", -1))
@@ -128,6 +131,7 @@ var demos = map[string]demo{
 		},
 	}},
 	"pyos6": {"the WaitTask trap", map[string]func(*kernel.Kernel, io.Writer){
+		"native": nativeDemo("ck_pyos6_main"),
 		"go": func(k *kernel.Kernel, out io.Writer) {
 			k.Spawn(kernel.Go(func(s *kernel.Sys) {
 				child := s.NewTask(goLoop(out, "foo", 5))
@@ -240,6 +244,12 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	if *tasks == "native" {
+		if err := nativeReady(); err != nil {
+			fmt.Fprintf(stderr, "corokernel demo: native tasks: %v\n", err)
+			return 1
+		}
+	}
 	fmt.Fprintf(stdout, "%s: %s, as %s tasks.\n", name, d.summary, *tasks)
 	fmt.Fprintf(stdout, "The program's output is flush left; the kernel's trap trace, \"[task] Trap(args) = result\", indented.\n\n")
 	trace := &indenter{w: stdout, indent: traceIndent}

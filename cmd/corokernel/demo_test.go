@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"github.com/corokernel/corokernel/cdemo"
 	"maps"
 	"slices"
 	"strings"
@@ -59,6 +61,11 @@ func TestDemoGolden(t *testing.T) {
 		}
 		for _, kind := range kinds {
 			t.Run(name+"/"+kind, func(t *testing.T) {
+				if kind == "native" {
+					if err := nativeReady(); errors.Is(err, cdemo.ErrNoCompiler) {
+						t.Skip(err)
+					}
+				}
 				prog, trace := runDemo(t, "-tasks", kind, name)
 				if prog != golden[name] {
 					t.Errorf("output:\n%s\nwant:\n%s", prog, golden[name])
@@ -78,7 +85,13 @@ func TestDemoGolden(t *testing.T) {
 // TestDemoTrace checks the trace of pyos5 line by line where it is
 // certain: the traps of the main task.
 func TestDemoTrace(t *testing.T) {
-	for _, kind := range []string{"go", "step"} {
+	for _, kind := range []string{"go", "step", "native"} {
+		if kind == "native" {
+			if err := nativeReady(); errors.Is(err, cdemo.ErrNoCompiler) {
+				t.Log(err)
+				continue
+			}
+		}
 		_, trace := runDemo(t, "pyos5", "-tasks", kind)
 		var main []string
 		for _, l := range strings.Split(trace, "\n") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,14 +12,34 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/corokernel/corokernel/cdemo"
+	"github.com/corokernel/corokernel/internal/measure"
 	"github.com/corokernel/corokernel/kernel"
 )
 
 // echoServers maps each -tasks value to the echo server of that task kind.
 // A new kind of task adds its server here.
-var echoServers = map[string]func(listenFd int) kernel.Task{
-	"go":   kernel.GoEchoServer,
-	"step": kernel.StepEchoServer,
+var echoServers = map[string]measure.EchoServer{
+	"go":     ready(kernel.GoEchoServer),
+	"step":   ready(kernel.StepEchoServer),
+	"native": nativeEchoServer,
+}
+
+func ready(s func(fd int) kernel.Task) measure.EchoServer {
+	return func() (func(fd int) kernel.Task, error) { return s, nil }
+}
+
+// nativeEchoServer is pyos8's server in C (cdemo/c/tasks.c), built with
+// $CC on first use.
+func nativeEchoServer() (func(fd int) kernel.Task, error) {
+	fn, err := cdemo.EchoServer()
+	if errors.Is(err, cdemo.ErrNoCompiler) {
+		return nil, measure.Unavailable(err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(fd int) kernel.Task { return kernel.Native(fn, uintptr(fd)) }, nil
 }
 
 // echoMain is "corokernel echo": pyos8's echo server, run until SIGINT or
@@ -47,7 +68,7 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	newServer, ok := echoServers[*tasks]
+	server, ok := echoServers[*tasks]
 	if !ok {
 		return bad("unknown -tasks %q (want %s)", *tasks, strings.Join(kinds, ", "))
 	}
@@ -55,6 +76,11 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 		return bad("unknown -poller %q (want %s)", *poller, strings.Join(kernel.Pollers(), ", "))
 	}
 
+	newServer, err := server()
+	if err != nil {
+		fmt.Fprintf(stderr, "corokernel echo: -tasks %s: %v\n", *tasks, err)
+		return 1
+	}
 	fd, bound, err := kernel.Listen(*addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)

@@ -21,6 +21,8 @@
 //	          returning when a trap's result is negative (the result)
 //	uintptr_t YieldN(ck_coroutine *co, uintptr_t n)    traps op 1 (the kernel's Yield) n times,
 //	          returns n (or at once, the result, when a trap's result is negative)
+//	uintptr_t Trap1(ck_coroutine *co, uintptr_t t[2])  traps once, op t[0] with a = t[1];
+//	          returns the result
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -36,12 +38,13 @@ func swapBody()
 func trapSeq()
 func trapLoop()
 func yieldN()
+func trap1()
 
-func addrs(dst *[12]uintptr)
+func addrs(dst *[13]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1 uintptr
 )
 
 // Word returns the machine word at addr, for reading what native code
@@ -55,8 +58,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [12]uintptr
+	var a [13]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1 =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]
 }

@@ -297,6 +297,17 @@ done:
 	POPQ	BX
 	RET
 
+TEXT ·trap1(SB), NOSPLIT|NOFRAME, $0-0
+	// co->api->trap(co, t[0], t[1], 0) as a tail call: the same
+	// argument shape, and its result is ours.
+	MOVQ	0(SI), AX
+	MOVQ	8(SI), DX
+	MOVQ	AX, SI
+	XORL	CX, CX
+	MOVQ	0(DI), AX
+	MOVQ	32(AX), AX
+	JMP	AX
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -323,6 +334,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 80(DI)
 	MOVQ	$·yieldN(SB), AX
 	MOVQ	AX, 88(DI)
+	MOVQ	$·trap1(SB), AX
+	MOVQ	AX, 96(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

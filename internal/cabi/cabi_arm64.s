@@ -284,6 +284,15 @@ done:
 	ADD	$32, RSP
 	RET
 
+TEXT ·trap1(SB), NOSPLIT|NOFRAME, $0-0
+	// co->api->trap(co, t[0], t[1], 0) as a tail call: the same
+	// argument shape, and its result is ours (LR is still our caller's).
+	LDP	(R1), (R1, R2)
+	MOVD	$0, R3
+	MOVD	0(R0), R9
+	MOVD	32(R9), R9
+	JMP	(R9)
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -310,6 +319,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 80(R0)
 	MOVD	$·yieldN(SB), R1
 	MOVD	R1, 88(R0)
+	MOVD	$·trap1(SB), R1
+	MOVD	R1, 96(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

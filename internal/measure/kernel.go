@@ -6,7 +6,9 @@ import (
 	"net"
 	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/corokernel/corokernel/internal/cabi"
 	"github.com/corokernel/corokernel/internal/echoload"
 	"github.com/corokernel/corokernel/kernel"
 	"golang.org/x/sys/unix"
@@ -18,6 +20,9 @@ type TaskKind struct {
 	Kind    string                  // stackful or stackless, native or Go
 	Yielder func(n int) kernel.Task // a task that yields n times, then exits
 	Sleeper func() kernel.Task      // a task that sleeps for an hour
+	// RSS: its memory is mostly stacks outside the Go heap, measured as
+	// resident memory.
+	RSS bool
 }
 
 // TaskKinds are the kernel's kinds of task, in report order. A new kind
@@ -25,6 +30,19 @@ type TaskKind struct {
 var TaskKinds = []TaskKind{
 	{Name: "step", Kind: stacklessGo, Yielder: stepYielder, Sleeper: stepSleeper},
 	{Name: "go", Kind: stackfulGo, Yielder: goYielder, Sleeper: goSleeper},
+	{Name: "native", Kind: stackfulNative, Yielder: nativeYielder, Sleeper: nativeSleeper, RSS: true},
+}
+
+// nativeYielder and nativeSleeper run C-ABI bodies from internal/cabi, so
+// the native rows need no C compiler.
+func nativeYielder(n int) kernel.Task { return kernel.Native(cabi.YieldN, uintptr(n)) }
+
+// sleepHour is cabi.Trap1's {op, a}: Sleep for an hour. A global never
+// moves, so native code may keep its address.
+var sleepHour = [2]uintptr{uintptr(kernel.OpSleep), uintptr(time.Hour)}
+
+func nativeSleeper() kernel.Task {
+	return kernel.Native(cabi.Trap1, uintptr(unsafe.Pointer(&sleepHour)))
 }
 
 func stepYielder(n int) kernel.Task {

@@ -91,8 +91,10 @@ func (fakeC) Sym(name string) (uintptr, error) { return 0, errors.New("no symbol
 func config() Config {
 	return Config{
 		LoadC: func() (CLib, error) { return nil, Unavailable("no C compiler here") },
-		EchoServers: map[string]func(int) kernel.Task{
-			"go": kernel.GoEchoServer, "step": kernel.StepEchoServer,
+		EchoServers: map[string]EchoServer{
+			"go":     func() (func(int) kernel.Task, error) { return kernel.GoEchoServer, nil },
+			"step":   func() (func(int) kernel.Task, error) { return kernel.StepEchoServer, nil },
+			"native": func() (func(int) kernel.Task, error) { return nil, Unavailable("no C compiler here") },
 		},
 	}
 }
@@ -115,7 +117,7 @@ func TestMechanisms(t *testing.T) {
 	if len(slices.Compact(slices.Sorted(slices.Values(names)))) != len(names) {
 		t.Errorf("duplicate names in %q", names)
 	}
-	for _, want := range []string{"ctx native loop", "iter.Pull", "C ccr", "kernel go task", "epoll, 1000 idle fds", "echo step tasks", "echo net"} {
+	for _, want := range []string{"ctx native loop", "iter.Pull", "C ccr", "kernel go task", "kernel native task", "epoll, 1000 idle fds", "echo step tasks", "echo native tasks", "echo net"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no row %q in %q", want, names)
 		}
@@ -130,7 +132,7 @@ func TestMechanisms(t *testing.T) {
 			case r.Err != "":
 				t.Fatalf("failed: %s", r.Err)
 			case r.Unavailable != "":
-				if !strings.HasPrefix(m.Name, "C ") && m.Name != "boost.context" && m.Name != "ucontext" {
+				if !strings.HasPrefix(m.Name, "C ") && m.Name != "boost.context" && m.Name != "ucontext" && m.Name != "echo native tasks" {
 					t.Errorf("unavailable: %s", r.Unavailable)
 				}
 				t.Logf("unavailable: %s", r.Unavailable)

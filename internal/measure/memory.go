@@ -198,25 +198,33 @@ func ucontextBytes(n int) (float64, error) {
 	})
 }
 
-// taskBytes returns the Go heap and stacks held by each of n kernel tasks
-// made by sleeper, all asleep, as kernel's BenchmarkTaskMemory measures
-// (which counts heap spans in use, not live objects).
-func taskBytes(sleeper func() kernel.Task, n int) (float64, error) {
+// taskBytes returns the memory held by each of n kernel tasks of a kind,
+// all asleep: the Go heap and stacks (kernel's BenchmarkTaskMemory counts
+// heap spans in use rather than live objects), or the resident memory for
+// kinds whose stacks the Go runtime does not allocate.
+func taskBytes(kind TaskKind, n int) (float64, error) {
+	use := goInUse
+	if kind.RSS {
+		use = rss
+	}
 	runtime.GC()
-	u0, _ := goInUse()
+	u0, err := use()
+	if err != nil {
+		return 0, err
+	}
 	var u1 int64
 	k := kernel.New()
 	for range n {
-		k.Spawn(sleeper())
+		k.Spawn(kind.Sleeper())
 	}
 	// The last task runs when all the others sleep.
 	k.Spawn(kernel.Go(func(s *kernel.Sys) {
 		runtime.GC()
-		u1, _ = goInUse()
+		u1, err = use()
 		k.Stop()
 	}))
 	if err := k.Run(); err != nil {
 		return 0, err
 	}
-	return float64(u1-u0) / float64(n), nil
+	return float64(u1-u0) / float64(n), err
 }

@@ -19,8 +19,13 @@ type Config struct {
 	LoadC func() (CLib, error)
 	// EchoServers are the kernel's echo servers by task kind, as
 	// corokernel's -tasks flag names them.
-	EchoServers map[string]func(fd int) kernel.Task
+	EchoServers map[string]EchoServer
 }
+
+// An EchoServer returns the constructor of an echo server task on a
+// listening fd, or why there is none here (the native server needs cdemo's
+// C library): an error wrapping ErrUnavailable for a missing C compiler.
+type EchoServer func() (func(fd int) kernel.Task, error)
 
 // Kinds of mechanism.
 const (
@@ -163,7 +168,7 @@ func Mechanisms(c Config) []Mechanism {
 			Name: "kernel " + k.Name + " task", Kind: k.Kind,
 			What:   "a Yield trap and the reschedule, one task ready",
 			Run:    func(n int) (time.Duration, error) { return KernelTrap(k.Yielder, n) },
-			Memory: func(n int) (float64, error) { return taskBytes(k.Sleeper, n) },
+			Memory: func(n int) (float64, error) { return taskBytes(k, n) },
 		})
 	}
 	for i := range ms {
@@ -191,8 +196,15 @@ func Mechanisms(c Config) []Mechanism {
 		server := c.EchoServers[name]
 		ms = append(ms, Mechanism{
 			Name: "echo " + name + " tasks", Section: Throughput, Kind: kind, Bytes: EchoSize,
-			What: "pyos8's echo server as " + name + " tasks, epoll: " + load,
-			Run:  func(n int) (time.Duration, error) { return Echo(server, "epoll", n) },
+			What:  "pyos8's echo server as " + name + " tasks, epoll: " + load,
+			Avail: func() error { _, err := server(); return err },
+			Run: func(n int) (time.Duration, error) {
+				s, err := server()
+				if err != nil {
+					return 0, err
+				}
+				return Echo(s, "epoll", n)
+			},
 		})
 	}
 	ms = append(ms, Mechanism{
