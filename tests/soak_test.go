@@ -571,7 +571,9 @@ func TestSoakSelectLimit(t *testing.T) {
 			// The trace: every ReadWait on an fd >= 1024 failed with ERANGE,
 			// one per refused connection; no other wait failed.
 			re := regexp.MustCompile(`^\[\d+\] (ReadWait|WriteWait)\((\d+)\) = (-?\d+)`)
+			// The connections below the limit had exactly the held fds.
 			over := 0
+			low := map[int]bool{}
 			for _, line := range strings.Split(trace.String(), "\n") {
 				m := re.FindStringSubmatch(line)
 				if m == nil {
@@ -579,6 +581,9 @@ func TestSoakSelectLimit(t *testing.T) {
 				}
 				fd, _ := strconv.Atoi(m[2])
 				r, _ := strconv.Atoi(m[3])
+				if fd < fdSetSize && fd != lfd && fd != p[0] {
+					low[fd] = true
+				}
 				switch {
 				case fd >= fdSetSize && r == int(kernel.CodeFDSet):
 					over++
@@ -587,6 +592,12 @@ func TestSoakSelectLimit(t *testing.T) {
 				case r < 0 && r != int(kernel.CodeKilled):
 					t.Errorf("a wait failed: %q", line)
 				}
+			}
+			for _, fd := range held {
+				delete(low, fd)
+			}
+			if len(low) > 0 {
+				t.Errorf("connections were served on fds %v, not held for them: another fd was closed while the test laid them out", low)
 			}
 			if over != refused {
 				t.Errorf("%d waits failed with ERANGE, want %d (one per connection over the limit)", over, refused)
