@@ -71,7 +71,7 @@ func TestArm64(t *testing.T) {
 			}
 			// Under emulation the packages run their short tests: the same
 			// code paths with smaller loads.
-			args := append(append([]string{}, qemu[1:]...), exe, "-test.count=1", "-test.timeout=20m", "-test.short")
+			args := append(append([]string{}, qemu[1:]...), exe, "-test.count=1", "-test.timeout=4m", "-test.short")
 			args = append(args, arm64Args[pkg]...)
 			if testing.Verbose() {
 				args = append(args, "-test.v")

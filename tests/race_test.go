@@ -30,7 +30,7 @@ func TestRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "test", "-race", "-short", "-count=1", "./kernel/...", "./tests/...")
+	cmd := exec.Command("go", "test", "-race", "-short", "-count=1", "-timeout=5m", "./kernel/...", "./tests/...")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	out, err := cmd.CombinedOutput()
