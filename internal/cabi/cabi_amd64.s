@@ -244,15 +244,34 @@ done:
 	RET
 
 TEXT ·trapLoop(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX = co, R12 = op, R13 = i; three pushes realign SP.
+	// traps<>(co, op, for ever)
+	MOVQ	$-1, DX
+	JMP	traps<>(SB)
+
+TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
+	// traps<>(co, 1, n)
+	MOVQ	SI, DX
+	MOVQ	$1, SI
+	JMP	traps<>(SB)
+
+// traps<>(co, op, n) makes n traps co->api->trap(co, op, i, 0), i = 0, 1,
+// ... (n = -1: for ever) and returns n, or at once a negative result.
+TEXT traps<>(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = op, R13 = i, R14 = n; four pushes and a slot
+	// realign SP (we were entered by a jump from a called function).
 	PUSHQ	BX
 	PUSHQ	R12
 	PUSHQ	R13
+	PUSHQ	R14
+	SUBQ	$8, SP
 	MOVQ	DI, BX
 	MOVQ	SI, R12
+	MOVQ	DX, R14
 	XORL	R13, R13
 loop:
-	// co->api->trap(co, op, i, 0) until a negative result
+	MOVQ	R14, AX
+	CMPQ	R13, R14
+	JEQ	done
 	MOVQ	BX, DI
 	MOVQ	R12, SI
 	MOVQ	R13, DX
@@ -263,35 +282,9 @@ loop:
 	INCQ	R13
 	TESTQ	AX, AX
 	JGE	loop
-	POPQ	R13
-	POPQ	R12
-	POPQ	BX
-	RET
-
-TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX = co, R12 = n, R13 = i; three pushes realign SP.
-	PUSHQ	BX
-	PUSHQ	R12
-	PUSHQ	R13
-	MOVQ	DI, BX
-	MOVQ	SI, R12
-	XORL	R13, R13
-loop:
-	MOVQ	R12, AX
-	CMPQ	R13, R12
-	JEQ	done
-	// co->api->trap(co, 1, i, 0)
-	MOVQ	BX, DI
-	MOVQ	$1, SI
-	MOVQ	R13, DX
-	XORL	CX, CX
-	MOVQ	0(BX), AX
-	MOVQ	32(AX), AX
-	CALL	AX
-	INCQ	R13
-	TESTQ	AX, AX
-	JGE	loop
 done:
+	ADDQ	$8, SP
+	POPQ	R14
 	POPQ	R13
 	POPQ	R12
 	POPQ	BX

@@ -231,15 +231,32 @@ done:
 	RET
 
 TEXT ·trapLoop(SB), NOSPLIT|NOFRAME, $0-0
-	// X19 = co, X20 = op, X21 = i; frame keeps them and LR.
-	SUB	$32, RSP
+	// traps<>(co, op, for ever)
+	MOVD	$-1, R2
+	B	traps<>(SB)
+
+TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
+	// traps<>(co, 1, n)
+	MOVD	R1, R2
+	MOVD	$1, R1
+	B	traps<>(SB)
+
+// traps<>(co, op, n) makes n traps co->api->trap(co, op, i, 0), i = 0, 1,
+// ... (n = -1: for ever) and returns n, or at once a negative result.
+TEXT traps<>(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = co, X20 = op, X21 = i, X22 = n; frame keeps them and LR.
+	SUB	$48, RSP
 	STP	(R19, R20), 0(RSP)
-	STP	(R21, R30), 16(RSP)
+	STP	(R21, R22), 16(RSP)
+	MOVD	R30, 32(RSP)
 	MOVD	R0, R19
 	MOVD	R1, R20
+	MOVD	R2, R22
 	MOVD	$0, R21
 loop:
-	// co->api->trap(co, op, i, 0) until a negative result
+	MOVD	R22, R0
+	CMP	R22, R21
+	BEQ	done
 	MOVD	R19, R0
 	MOVD	R20, R1
 	MOVD	R21, R2
@@ -250,38 +267,11 @@ loop:
 	ADD	$1, R21
 	CMP	$0, R0
 	BGE	loop
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R30)
-	ADD	$32, RSP
-	RET
-
-TEXT ·yieldN(SB), NOSPLIT|NOFRAME, $0-0
-	// X19 = co, X20 = n, X21 = i; frame keeps them and LR.
-	SUB	$32, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R30), 16(RSP)
-	MOVD	R0, R19
-	MOVD	R1, R20
-	MOVD	$0, R21
-loop:
-	MOVD	R20, R0
-	CMP	R20, R21
-	BEQ	done
-	// co->api->trap(co, 1, i, 0)
-	MOVD	R19, R0
-	MOVD	$1, R1
-	MOVD	R21, R2
-	MOVD	$0, R3
-	MOVD	0(R19), R9
-	MOVD	32(R9), R9
-	BL	(R9)
-	ADD	$1, R21
-	CMP	$0, R0
-	BGE	loop
 done:
 	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R30)
-	ADD	$32, RSP
+	LDP	16(RSP), (R21, R22)
+	MOVD	32(RSP), R30
+	ADD	$48, RSP
 	RET
 
 TEXT ·trap1(SB), NOSPLIT|NOFRAME, $0-0
