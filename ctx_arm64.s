@@ -85,11 +85,13 @@ TEXT ·jumpContext(SB), NOSPLIT|NOFRAME, $0-0
 	// Switch to the target's frame and restore its state.
 	RESTORE_CONTEXT(R0)
 
-	// Hand over {from, data} in X0:X1 (data is still in X1) and resume with
-	// a jump, not a return: in a ping-pong loop neither side ever returns,
-	// and a plain branch leaves the return-address predictor alone.
+	// Hand over {from, data} in X0:X1 (data is still in X1) and resume
+	// with RET R10, not an indirect jump: C code built for BTI
+	// (-mbranch-protection=standard, run with BTI enforced) has no landing
+	// pad at a return address, and a BR there faults with SIGILL, while a
+	// RET needs none.
 	MOVD	R12, R0
-	JMP	(R10)
+	RET	R10
 
 // contextEntry is the first code a fresh context runs, entered by
 // jumpContext with SP 16-byte aligned, the entry function in X19,

@@ -1,8 +1,8 @@
 package ctx
 
 import (
-	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/ebitengine/purego"
@@ -10,59 +10,86 @@ import (
 
 //go:generate go run gen_thunks.go
 
-// numThunks is the number of callback slots (gen_thunks.go).
-const numThunks = 128
+// NumCallbacks is the number of callback slots: the most NewCallback
+// functions a process can have. Slots are never released.
+const NumCallbacks = 128
 
 // ErrTooManyCallbacks is returned once every callback slot is taken.
-var ErrTooManyCallbacks = fmt.Errorf("ctx: all %d callback slots are in use", numThunks)
+var ErrTooManyCallbacks = fmt.Errorf("ctx: all %d callback slots are in use", NumCallbacks)
 
 var (
-	// callbackTargets[i] is the function thunk i calls (callbackCommon
-	// reads it).
-	callbackTargets [numThunks]uintptr
-	thunks          [numThunks]uintptr
+	// callbackTargets[i] is the C function slot i calls (callbackCommon
+	// reads it): a purego callback of the guarded Go function.
+	callbackTargets [NumCallbacks]uintptr
 
 	cbMu   sync.Mutex
 	cbUsed int
 )
 
-func thunkAddrs(dst *[numThunks]uintptr)
-
-func init() { thunkAddrs(&thunks) }
+// thunkAddr returns the C function pointer of slot i: the thunk table is
+// one block of NumCallbacks thunks of thunkSize bytes (thunks_*.s).
+func thunkAddr(i int) uintptr { return entries[eThunkTable] + uintptr(i)*thunkSize }
 
 // NewCallback turns the Go function fn into a C function pointer that
-// native code may call from a coroutine stack, with the argument rules of
-// purego.NewCallback (integer, pointer and floating-point arguments, at
-// most six integer and eight floating-point ones). Called on a coroutine
-// stack, it switches to the thread's system stack before entering Go, which
-// the Go runtime requires; called anywhere else, it calls straight through.
+// native code may call, on a coroutine stack or anywhere else, with the
+// argument rules of purego.NewCallback: integer, pointer and
+// floating-point arguments, at most six integer and eight floating-point
+// ones, and at most one integer or pointer result. Called on a coroutine
+// stack, it first switches to the stack the coroutine was resumed from,
+// which the Go runtime requires.
 //
-// There are 128 slots; like purego's callbacks they are never released, so
-// make callbacks once and reuse them.
+// A panic or runtime.Goexit that leaves fn abandons the C frames between
+// fn and the Go code that entered native code: the coroutines they belong
+// to become Dead, the thread's current coroutine is restored, and the
+// panic goes on in that Go code (usually Resume's caller).
+//
+// There are NumCallbacks slots, never released, so make callbacks once and
+// reuse them. A NewCallback that fails takes no slot.
 func NewCallback(fn any) (cfn uintptr, err error) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return 0, fmt.Errorf("ctx: NewCallback of %T: not a non-nil function", fn)
+	}
+	cbMu.Lock()
+	defer cbMu.Unlock()
+	if cbUsed == NumCallbacks {
+		return 0, ErrTooManyCallbacks
+	}
+	target, err := pureCallback(guarded(v))
+	if err != nil {
+		return 0, err
+	}
+	i := cbUsed
+	cbUsed++
+	callbackTargets[i] = target
+	return thunkAddr(i), nil
+}
+
+// pureCallback is purego.NewCallback with its panics (an unsupported
+// signature) turned into errors.
+func pureCallback(fn any) (cfn uintptr, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			cfn, err = 0, fmt.Errorf("ctx: NewCallback: %v", r)
 		}
 	}()
-	return WrapCallback(purego.NewCallback(fn))
+	return purego.NewCallback(fn), nil
 }
 
-// WrapCallback returns a C function pointer that calls the C-ABI function
-// cfn with the same arguments, switching from a coroutine stack to the
-// thread's system stack first. Use it for callbacks that enter Go by other
-// means than NewCallback.
-func WrapCallback(cfn uintptr) (uintptr, error) {
-	if cfn == 0 {
-		return 0, errors.New("ctx: WrapCallback of a nil function")
-	}
-	cbMu.Lock()
-	defer cbMu.Unlock()
-	if cbUsed == numThunks {
-		return 0, ErrTooManyCallbacks
-	}
-	i := cbUsed
-	cbUsed++
-	callbackTargets[i] = cfn
-	return thunks[i], nil
+// guarded wraps fn so that a panic or Goexit leaving it first tells the
+// thread block (goCbUnwind) which C frames it abandons. The wrapper runs
+// while the runtime keeps the goroutine on the callback's thread, so the
+// thread block it reaches is the right one.
+func guarded(fn reflect.Value) any {
+	return reflect.MakeFunc(fn.Type(), func(args []reflect.Value) []reflect.Value {
+		ok := false
+		defer func() {
+			if !ok {
+				cgocall(goCbUnwindFn, nil)
+			}
+		}()
+		r := fn.Call(args)
+		ok = true
+		return r
+	}).Interface()
 }

@@ -43,7 +43,7 @@ func TestChurn(t *testing.T) {
 			cs[i] = c
 		}
 		for i, c := range cs {
-			if v, err := c.Resume(0); err != nil || v != 0 {
+			if v, _, err := c.Resume(0); err != nil || v != 0 {
 				t.Fatalf("coroutine %d: %d, %v", i, v, err)
 			}
 		}

@@ -1,8 +1,11 @@
-// Coroutines for amd64: resume, yield, the first frame of every coroutine,
-// the per-thread block, the entry Go uses through runtime.cgocall, and the
-// callback trampoline. All functions here use the System V C ABI; see
-// co_asm.h for the record layouts and ../ctxframe_amd64.h for the context
-// frame, shared with the machine layer.
+// Coroutines for amd64: resume, yield, trap, the first frame of every
+// coroutine, the per-thread block, the entries Go uses through
+// runtime.cgocall, and the callback trampoline. All functions here use the
+// System V C ABI. Record layouts and constants come from go_asm.h, which
+// the Go toolchain writes from the Go declarations in ctx.go (type coro is
+// struct ck_coroutine, threadBlock the per-thread block, cbRecord a
+// callback in progress, resumeArgs one Go Resume's argument block); the
+// context frame is ../ctxframe_amd64.h, shared with the machine layer.
 //
 // The switches here are balanced: entered by CALL, left by RET. (The
 // machine layer's jumpContext leaves by JMP, which suits native loops that
@@ -13,37 +16,120 @@
 // returns per round trip mispredict, the minimum: the one that crosses
 // stacks in each direction. For the same reason yield switches itself,
 // one call below the body, instead of calling a switch function.
+//
+// Register use: RBX, R12-R15 are callee-saved (System V AMD64 ABI 3.2.1),
+// so they keep the record, the thread block and the out pointer across
+// the switch, during which the other side runs arbitrary C code. Each
+// function pushes the ones it uses.
 
 #include "textflag.h"
-#include "co_asm.h"
+#include "go_asm.h"
 #include "../ctxframe_amd64.h"
 
-// threadBlock<> returns in AX this thread's block (co_asm.h, TB_*),
-// allocating it with calloc on the thread's first use. It clobbers only
-// caller-saved registers and may run on any stack.
+#define SS_DISABLE	2
+#define ALTSTACK_SIZE	65536
+
+// threadBlock<> returns in AX this thread's block, making it on the
+// thread's first use (threadBlockInit). It clobbers only caller-saved
+// registers and may run on any stack.
 TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
-	// One slot keeps SP 16-byte aligned for the C calls (we were CALLed).
+	// One slot keeps SP 16-byte aligned for the C call (we were CALLed).
 	SUBQ	$8, SP
 	MOVQ	·tlsKey(SB), DI
 	MOVQ	·pthreadGetspecific(SB), AX
 	CALL	AX
+	ADDQ	$8, SP
 	TESTQ	AX, AX
-	JNZ	done
+	JZ	first
+	RET
+first:
+	JMP	threadBlockInit<>(SB)
 
-	// First use on this thread: calloc(1, TB_SIZE), then
-	// pthread_setspecific(key, block). The key's destructor frees it.
+// threadBlockInit<> makes this thread's block: calloc, then
+// pthread_setspecific (the key's destructor is threadDestroy). A thread
+// without a signal stack, one that C created, also gets one: a fault on a
+// guard page cannot be delivered on the stack that overflowed, and without
+// a signal stack the kernel kills the process before any handler, and the
+// overflow report, can run.
+//
+// Frame (SP 16-byte aligned after the SUBQ, since we were CALLed):
+//
+//	+0x00  stack_t {ss_sp, ss_flags, ss_size}
+//	+0x18  the new block
+//	+0x20  pad
+TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$0x28, SP
 	MOVQ	$1, DI
-	MOVQ	$TB_SIZE, SI
+	MOVQ	$threadBlock__size, SI
 	MOVQ	·libcCalloc(SB), AX
 	CALL	AX
-	MOVQ	AX, 0(SP)
+	MOVQ	AX, 0x18(SP)
 	MOVQ	·tlsKey(SB), DI
 	MOVQ	AX, SI
 	MOVQ	·pthreadSetspecific(SB), AX
 	CALL	AX
-	MOVQ	0(SP), AX
+
+	// sigaltstack(NULL, &old): is there a signal stack already?
+	XORL	DI, DI
+	LEAQ	0(SP), SI
+	MOVQ	·libcSigaltstack(SB), AX
+	CALL	AX
+	TESTL	$SS_DISABLE, 8(SP)
+	JZ	done
+
+	// No: calloc one and install it; the block remembers it for
+	// threadDestroy.
+	MOVQ	$1, DI
+	MOVQ	$ALTSTACK_SIZE, SI
+	MOVQ	·libcCalloc(SB), AX
+	CALL	AX
+	TESTQ	AX, AX
+	JZ	done
+	MOVQ	0x18(SP), CX
+	MOVQ	AX, threadBlock_alt(CX)
+	MOVQ	AX, 0(SP)
+	MOVQ	$0, 8(SP)
+	MOVQ	$ALTSTACK_SIZE, 16(SP)
+	LEAQ	0(SP), DI
+	XORL	SI, SI
+	MOVQ	·libcSigaltstack(SB), AX
+	CALL	AX
 done:
-	ADDQ	$8, SP
+	MOVQ	0x18(SP), AX
+	ADDQ	$0x28, SP
+	RET
+
+// threadDestroy is the destructor of the thread block's key:
+//
+//	void ck_thread_destroy(void *block);
+//
+// It takes down the signal stack threadBlockInit installed, if any, and
+// frees both.
+TEXT ·threadDestroy(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX keeps the block; with the push, 0x20 bytes of stack_t keep SP
+	// aligned.
+	PUSHQ	BX
+	SUBQ	$0x20, SP
+	MOVQ	DI, BX
+	MOVQ	threadBlock_alt(BX), CX
+	TESTQ	CX, CX
+	JZ	block
+	MOVQ	$0, 0(SP)
+	MOVQ	$SS_DISABLE, 8(SP)
+	MOVQ	$0, 16(SP)
+	LEAQ	0(SP), DI
+	XORL	SI, SI
+	MOVQ	·libcSigaltstack(SB), AX
+	CALL	AX
+	MOVQ	threadBlock_alt(BX), DI
+	MOVQ	·libcFree(SB), AX
+	CALL	AX
+block:
+	MOVQ	BX, DI
+	MOVQ	·libcFree(SB), AX
+	CALL	AX
+	ADDQ	$0x20, SP
+	POPQ	BX
 	RET
 
 // resume is
@@ -52,12 +138,11 @@ done:
 //
 // It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
 // it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
-// CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
-// (the coroutine is then dead).
+// CK_ERUNNING, CK_EDEAD, CK_ECLOSED, and CK_ESTACK when the stack canary
+// was clobbered (the coroutine is then dead).
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	// Look up the thread block, keeping the arguments in callee-saved
-	// registers across the call (three pushes realign SP), then continue
-	// in resumeCore.
+	// registers across the call (three pushes realign SP).
 	PUSHQ	BX
 	PUSHQ	R12
 	PUSHQ	R13
@@ -72,10 +157,26 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	POPQ	R13
 	POPQ	R12
 	POPQ	BX
+
+	// The claim expects the generation the record has now, suspended: C
+	// holds the record itself, not a handle of one generation.
+	XORL	R8, R8
+	XORL	R9, R9
+	TESTQ	DI, DI
+	JZ	core
+	MOVQ	coro_status(DI), R8
+	ANDQ	$~const_stMask, R8
+core:
 	JMP	resumeCore<>(SB)
 
-// resumeCore<> is resume with the thread block already in RCX: co in RDI,
-// in in RSI, out in RDX.
+// resumeCore<> resumes co (RDI) with in (RSI), storing its word at out
+// (RDX, may be 0), with the thread block in RCX, the status word the claim
+// expects in R8 and flags in R9: resumeCancel makes the yield or trap the
+// body waits in return CK_ECANCELED and leaves the coroutine closed;
+// resumeGo leaves the status for the caller to publish (Go does, after it
+// has read co->value). It returns a CK_* code. Nothing the caller passed
+// by address is touched after the switch: Go callbacks from the body may
+// move the resuming goroutine's stack.
 TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	// Save the callee-saved registers we use; the fifth push realigns SP.
 	PUSHQ	BX
@@ -83,79 +184,115 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	PUSHQ	R13
 	PUSHQ	R14
 	PUSHQ	R15
-	MOVQ	DI, BX // co
-	MOVQ	SI, R12 // in
+	MOVQ	DI, BX  // co
+	MOVQ	SI, R12 // in, then the flags
 	MOVQ	DX, R13 // out
 	MOVQ	CX, R14 // thread block
+	MOVQ	R8, R15 // expected status word, then its generation
 	TESTQ	BX, BX
 	JZ	einval
 
-	// Claim the coroutine: status suspended -> running, atomically, so that
-	// two threads racing to resume it cannot both get in.
-	MOVQ	$ST_SUSPENDED, AX
-	MOVQ	$ST_RUNNING, CX
+	// Claim the coroutine: expected -> running, same generation,
+	// atomically, so that two threads racing to resume (or close) it
+	// cannot both get in, and a stale claim of an older generation fails.
+	MOVQ	R15, AX
+	ANDQ	$~const_stMask, R15
+	MOVQ	R15, CX
+	ORQ	$const_stRunning, CX
 	LOCK
-	CMPXCHGQ	CX, CO_STATUS(BX)
+	CMPXCHGQ	CX, coro_status(BX)
 	JNE	busy
 
 	// Link it as this thread's current coroutine, remembering the outer one.
-	MOVQ	TB_CURRENT(R14), CX
-	MOVQ	CX, CO_PREV(BX)
-	MOVQ	BX, TB_CURRENT(R14)
+	MOVQ	threadBlock_current(R14), CX
+	MOVQ	CX, coro_prev(BX)
+	MOVQ	BX, threadBlock_current(R14)
 
-	// Deliver in: in co->value, where a suspended yield asked for it, and
+	// Deliver in: in co->value, at the address a suspended yield gave, and
 	// as trap's return value (in DX for switchIn) if it waits in trap.
-	MOVQ	R12, CO_VALUE(BX)
-	MOVQ	CO_INPTR(BX), CX
+	MOVQ	R12, coro_value(BX)
+	MOVQ	coro_inPtr(BX), CX
 	TESTQ	CX, CX
 	JZ	2(PC)
 	MOVQ	R12, 0(CX)
-	MOVQ	$CK_OK, DX
-	CMPQ	CO_INTRAP(BX), $0
+	MOVQ	$const_ckOK, DX
+	CMPQ	coro_inTrap(BX), $0
 	CMOVQNE	R12, DX
+
+	// A cancel makes the yield or trap it waits in return CK_ECANCELED.
+	MOVQ	R9, R12
+	TESTQ	$const_resumeCancel, R12
+	JZ	2(PC)
+	MOVQ	$const_ckECanceled, DX
 	MOVQ	BX, DI
 	CALL	switchIn<>(SB)
 
-	// Back: AX is the coroutine's next status (suspended after a yield,
+	// Back: AX is the coroutine's next state (suspended after a yield,
 	// dead after a return); yield or coEntry stored its context.
-	MOVQ	AX, R15
-	MOVQ	CO_PREV(BX), CX
-	MOVQ	CX, TB_CURRENT(R14)
+	MOVQ	AX, CX
+	MOVQ	coro_prev(BX), DX
+	MOVQ	DX, threadBlock_current(R14)
 	TESTQ	R13, R13
 	JZ	canary
-	MOVQ	CO_VALUE(BX), CX
-	MOVQ	CX, 0(R13)
+	MOVQ	coro_value(BX), DX
+	MOVQ	DX, 0(R13)
 
 canary:
 	// The canary word at the low end of the stack must be intact; if not,
 	// the stack overflowed past the guard page and the coroutine is dead.
-	MOVQ	CO_STACKLO(BX), CX
-	MOVQ	0(CX), CX
-	CMPQ	CX, CO_CANARY(BX)
+	MOVQ	coro_stackLo(BX), DX
+	MOVQ	0(DX), DX
+	CMPQ	DX, coro_canary(BX)
 	JNE	estack
 
+	// The code: CK_OK for a yield, CK_DONE for a return. A cancel leaves
+	// the coroutine closed whatever it did.
+	MOVQ	$const_ckOK, AX
+	CMPQ	CX, $const_stDead
+	JNE	2(PC)
+	MOVQ	$const_ckDone, AX
+
+publish:
 	// Publish the status last: once it says suspended, another thread may
-	// resume the coroutine, and its context is already stored.
-	MOVQ	R15, CO_STATUS(BX)
-	MOVQ	$CK_OK, AX
-	CMPQ	R15, $ST_DEAD
-	JNE	out
-	MOVQ	$CK_DONE, AX
+	// resume the coroutine, and its context is already stored. (x86 stores
+	// are released in order.) Go publishes for itself.
+	TESTQ	$const_resumeGo, R12
+	JNZ	out
+	TESTQ	$const_resumeCancel, R12
+	JZ	2(PC)
+	MOVQ	$const_stClosed, CX
+	ORQ	R15, CX
+	MOVQ	CX, coro_status(BX)
 	JMP	out
 
 estack:
-	MOVQ	$ST_DEAD, CO_STATUS(BX)
-	MOVQ	$CK_ESTACK, AX
-	JMP	out
+	MOVQ	$const_ckEStack, AX
+	MOVQ	$const_stDead, CX
+	JMP	publish
+
 busy:
-	// AX holds the status we found.
-	CMPQ	AX, $ST_RUNNING
-	MOVQ	$CK_ERUNNING, AX
-	JEQ	out
-	MOVQ	$CK_EDEAD, AX
+	// AX holds the status word found. Another generation means the
+	// coroutine was closed (and its stack perhaps reused).
+	MOVQ	AX, CX
+	XORQ	R15, CX
+	ANDQ	$~const_stMask, CX
+	JNZ	closed
+	ANDQ	$const_stMask, AX
+	CMPQ	AX, $const_stRunning
+	JEQ	running
+	CMPQ	AX, $const_stDead
+	JEQ	dead
+closed:
+	MOVQ	$const_ckEClosed, AX
+	JMP	out
+running:
+	MOVQ	$const_ckERunning, AX
+	JMP	out
+dead:
+	MOVQ	$const_ckEDead, AX
 	JMP	out
 einval:
-	MOVQ	$CK_EINVAL, AX
+	MOVQ	$const_ckEInval, AX
 out:
 	POPQ	R15
 	POPQ	R14
@@ -168,13 +305,13 @@ out:
 // the resumer's context in co->caller and returns into the coroutine, with
 // AX = RDX, the return value of the yield or trap it waits in, and RSI = co
 // for a fresh coroutine's coEntry. It "returns" when the coroutine yields
-// or ends, with the coroutine's next status in AX.
+// or ends, with the coroutine's next state in AX.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	SAVE_CONTEXT
-	MOVQ	SP, CO_CALLER(DI)
+	MOVQ	SP, coro_caller(DI)
 	MOVQ	DI, SI
 	MOVQ	DX, AX
-	RESTORE_CONTEXT(CO_CTX(DI))
+	RESTORE_CONTEXT(coro_ctx(DI))
 	RET
 
 // yield is
@@ -183,102 +320,105 @@ TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 //
 // It suspends co, the innermost coroutine running on this thread, handing
 // out to its resumer, and returns CK_OK when resumed, with the resumer's
-// word in *in (in may be NULL; the resumer stores it). Called with any
-// other co, it returns CK_ENOTRUNNING at once.
+// word in *in (in may be NULL; the resumer stores it), or CK_ECANCELED
+// when the resume is Close's cancel. Called with any other co, it returns
+// CK_ENOTRUNNING at once.
 TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	// Check with caller-saved registers only and nothing pushed, so that
 	// SP still points at our return address, the RIP of the frame below.
 	TESTQ	DI, DI
 	JZ	notrunning
-	CMPQ	CO_STATUS(DI), $ST_RUNNING
+	MOVQ	coro_status(DI), AX
+	ANDQ	$const_stMask, AX
+	CMPQ	AX, $const_stRunning
 	JNE	notrunning
 	// co is the innermost coroutine on this thread exactly when we run on
 	// its stack: a stack runs on one thread at a time, and a coroutine
 	// resumed from co's body runs on a stack of its own.
-	CMPQ	SP, CO_STACKLO(DI)
+	CMPQ	SP, coro_stackLo(DI)
 	JCS	notrunning
-	CMPQ	SP, CO_STACKHI(DI)
+	CMPQ	SP, coro_stackHi(DI)
 	JCC	notrunning
 
 	// Switch back to the resumer, telling it we are suspended. The resume
-	// that wakes us returns from this function with AX = CK_OK.
-	MOVQ	SI, CO_VALUE(DI)
-	MOVQ	DX, CO_INPTR(DI)
-	MOVQ	$0, CO_INTRAP(DI)
+	// that wakes us returns from this function with AX = CK_OK (or
+	// CK_ECANCELED).
+	MOVQ	SI, coro_value(DI)
+	MOVQ	DX, coro_inPtr(DI)
+	MOVQ	$0, coro_inTrap(DI)
 	SAVE_CONTEXT
-	MOVQ	SP, CO_CTX(DI)
-	MOVQ	$ST_SUSPENDED, AX
-	RESTORE_CONTEXT(CO_CALLER(DI))
+	MOVQ	SP, coro_ctx(DI)
+	MOVQ	$const_stSuspended, AX
+	RESTORE_CONTEXT(coro_caller(DI))
 	RET
 notrunning:
-	MOVQ	$CK_ENOTRUNNING, AX
+	MOVQ	$const_ckENotRunning, AX
 	RET
 
 // trap is
 //
 //	int64_t ck_trap(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
 //
-// the kernel trap of the trapping table (ctx.Trapping): it records op, a
-// and b in the record and yields; the resumer (package kernel) reads them
-// with (*Coroutine).Trap and resumes with the trap's result word, which
-// trap returns. Called with a coroutine that is not the one running on
-// this stack, it returns -1 (CK_ENOTTASK) at once.
+// the kernel trap of the trapping table: it records op, a and b in the
+// record and yields 0; the resumer (package kernel) reads them and
+// resumes with the trap's result word, which trap returns (CK_ECANCELED
+// for Close's cancel). Called with a coroutine that is not the one running
+// on this stack, it returns CK_ENOTTASK at once.
 TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
-	// Check with caller-saved registers only and nothing pushed, so that
-	// SP still points at our return address, the RIP of the frame below:
-	// trap switches itself, like yield, one call below the body.
+	// Check as yield does, with nothing pushed: trap switches itself, one
+	// call below the body.
 	TESTQ	DI, DI
 	JZ	notask
-	CMPQ	CO_STATUS(DI), $ST_RUNNING
+	MOVQ	coro_status(DI), AX
+	ANDQ	$const_stMask, AX
+	CMPQ	AX, $const_stRunning
 	JNE	notask
-	CMPQ	SP, CO_STACKLO(DI)
+	CMPQ	SP, coro_stackLo(DI)
 	JCS	notask
-	CMPQ	SP, CO_STACKHI(DI)
+	CMPQ	SP, coro_stackHi(DI)
 	JCC	notask
 
 	// Record the trap (op is a uint32: zero-extend it), yield 0 and wait
 	// in trap: the resume that wakes us returns its word from here.
 	MOVL	SI, SI
-	MOVQ	SI, CO_TRAPOP(DI)
-	MOVQ	DX, CO_TRAPA(DI)
-	MOVQ	CX, CO_TRAPB(DI)
-	MOVQ	$0, CO_VALUE(DI)
-	MOVQ	$0, CO_INPTR(DI)
-	MOVQ	$1, CO_INTRAP(DI)
+	MOVQ	SI, coro_trapOp(DI)
+	MOVQ	DX, coro_trapA(DI)
+	MOVQ	CX, coro_trapB(DI)
+	MOVQ	$0, coro_value(DI)
+	MOVQ	$0, coro_inPtr(DI)
+	MOVQ	$1, coro_inTrap(DI)
 	SAVE_CONTEXT
-	MOVQ	SP, CO_CTX(DI)
-	MOVQ	$ST_SUSPENDED, AX
-	RESTORE_CONTEXT(CO_CALLER(DI))
+	MOVQ	SP, coro_ctx(DI)
+	MOVQ	$const_stSuspended, AX
+	RESTORE_CONTEXT(coro_caller(DI))
 	RET
 notask:
-	MOVQ	$CK_ENOTTASK, AX
+	MOVQ	$const_ckENotTask, AX
 	RET
 
 // noTrap is the trap entry of the plain table: a coroutine that is not a
 // kernel task cannot trap.
 TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
-	MOVQ	$CK_ENOTTASK, AX
+	MOVQ	$const_ckENotTask, AX
 	RET
 
-// goCycle is the cgocall target behind Cycle:
+// goCycle is the cgocall target behind Ring.Cycle:
 //
-//	void ck_go_cycle(struct cycle *a);
-//	struct cycle { ck_coroutine **ring; uintptr_t n, start, max, pass;
-//	               uintptr_t i, count; intptr_t code; };
+//	void ck_go_cycle(struct cycleArgs *a);
 //
 // It resumes ring[start], ring[start+1], ... round the ring, each with the
 // word in its co->value (the first time, what Ring.Add stored; after a
 // trap, 0, which trap leaves there), for as long as each one yields
-// through trap with op == pass (consumed:
-// its trap op is cleared), at most max times. It stops at the first
-// coroutine that does anything else (another trap, a plain yield, a return,
-// an error) and reports where: i, the resumes made (count, including the
-// one that stopped), and that resume's code: CK_OK when it merely trapped
-// otherwise, CYCLE_MORE when max ran out (i is then the next to run). All
-// in native code, in one cgocall.
+// through trap with op == pass (consumed: its trap op is cleared), at most
+// max times. It stops at the first coroutine that does anything else
+// (another trap, a plain yield, a return, an error) and reports where: i,
+// the resumes made (count, including the one that stopped), and that
+// resume's code: CK_OK when it merely trapped otherwise, cycleMore when
+// max ran out (i is then the next to run). All in native code, in one
+// cgocall.
 TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX = a, R12 = thread block, R13 = the outer system SP, R14 = i,
-	// R15 = count. Five pushes realign SP.
+	// RBX = a, R12 = thread block, R14 = i, R15 = count; R13 pushed only
+	// to realign SP (five pushes).
 	PUSHQ	BX
 	PUSHQ	R12
 	PUSHQ	R13
@@ -287,40 +427,41 @@ TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	DI, BX
 	CALL	threadBlock<>(SB)
 	MOVQ	AX, R12
-	MOVQ	TB_SYSSP(R12), R13
-	MOVQ	SP, TB_SYSSP(R12)
-	MOVQ	16(BX), R14
+	MOVQ	cycleArgs_start(BX), R14
 	XORL	R15, R15
 loop:
-	MOVQ	$CYCLE_MORE, AX
-	CMPQ	R15, 24(BX)
+	MOVQ	$const_cycleMore, AX
+	CMPQ	R15, cycleArgs_max(BX)
 	JEQ	stop
-	MOVQ	0(BX), CX
+	MOVQ	cycleArgs_ring(BX), CX
 	MOVQ	(CX)(R14*8), DI
-	MOVQ	CO_VALUE(DI), SI
+	MOVQ	coro_value(DI), SI
 	XORL	DX, DX
 	MOVQ	R12, CX
+	// Expect the record's own generation, suspended, as C's resume does.
+	MOVQ	coro_status(DI), R8
+	ANDQ	$~const_stMask, R8
+	XORL	R9, R9
 	CALL	resumeCore<>(SB)
 	INCQ	R15
 	TESTQ	AX, AX
 	JNZ	stop
 	// It yielded: through trap with the passing op?
-	MOVQ	0(BX), CX
+	MOVQ	cycleArgs_ring(BX), CX
 	MOVQ	(CX)(R14*8), CX
-	MOVQ	CO_TRAPOP(CX), DX
-	CMPQ	DX, 32(BX)
+	MOVQ	coro_trapOp(CX), DX
+	CMPQ	DX, cycleArgs_pass(BX)
 	JNE	stop
-	MOVQ	$0, CO_TRAPOP(CX)
+	MOVQ	$0, coro_trapOp(CX)
 	INCQ	R14
-	CMPQ	R14, 8(BX)
+	CMPQ	R14, cycleArgs_n(BX)
 	JNE	loop
 	XORL	R14, R14
 	JMP	loop
 stop:
-	MOVQ	R14, 40(BX)
-	MOVQ	R15, 48(BX)
-	MOVQ	AX, 56(BX)
-	MOVQ	R13, TB_SYSSP(R12)
+	MOVQ	R14, cycleArgs_i(BX)
+	MOVQ	R15, cycleArgs_count(BX)
+	MOVQ	AX, cycleArgs_code(BX)
 	POPQ	R15
 	POPQ	R14
 	POPQ	R13
@@ -336,7 +477,7 @@ stop:
 TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 	SUBQ	$8, SP
 	CALL	threadBlock<>(SB)
-	MOVQ	TB_CURRENT(AX), AX
+	MOVQ	threadBlock_current(AX), AX
 	ADDQ	$8, SP
 	RET
 
@@ -344,8 +485,9 @@ TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 // first return lands in the machine layer's contextEntry, which calls us
 // with co in RSI. It calls co->fn(co, co->arg) and, when that returns,
 // stores the result and switches back for good, telling the resumer the
-// coroutine is dead.
-TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+// coroutine is dead. It is the top of the coroutine's stack for Go's
+// unwinder (TOPFRAME).
+TEXT ·coEntry(SB), NOSPLIT|NOFRAME|TOPFRAME, $0-0
 	// Entered like a call (SP+8 aligned); RBP is 0, ending the frame chain.
 	// RBX is ours: nothing returns into this frame's caller.
 	// The alignment slot keeps RBP (zero): vet's frame-pointer check wants
@@ -353,16 +495,17 @@ TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
 	SUBQ	$8, SP
 	MOVQ	BP, 0(SP)
 	MOVQ	SI, BX
+	MOVQ	$1, coro_started(BX)
 	MOVQ	BX, DI
-	MOVQ	CO_ARG(BX), SI
-	MOVQ	CO_FN(BX), AX
+	MOVQ	coro_arg(BX), SI
+	MOVQ	coro_fn(BX), AX
 	CALL	AX
 
 	// fn returned: its result is the last word out. Switch back for good:
 	// RESTORE_CONTEXT spelled with loads instead of pops, since nothing was
 	// pushed here (the assembler checks that pushes and pops balance).
-	MOVQ	AX, CO_VALUE(BX)
-	MOVQ	CO_CALLER(BX), R8
+	MOVQ	AX, coro_value(BX)
+	MOVQ	coro_caller(BX), R8
 	LDMXCSR	0x30(R8)
 	FLDCW	0x34(R8)
 	MOVQ	0x00(R8), R12
@@ -372,44 +515,97 @@ TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	0x20(R8), BX
 	MOVQ	0x28(R8), BP
 	LEAQ	0x38(R8), SP
-	MOVQ	$ST_DEAD, AX
+	MOVQ	$const_stDead, AX
 	RET
 
-// goResume is the cgocall target behind (*Coroutine).Resume:
+// goResume is the cgocall target behind (*Coroutine).Resume and Close:
 //
-//	int ck_go_resume(ck_coroutine *co);
+//	int ck_go_resume(struct resumeArgs *a);
 //
-// in and out travel in co->value. Before resuming it records the SP of
-// this, the thread's system stack, in the thread block: callbacks into Go
-// from the coroutine's stack switch back below it (see callbackCommon).
+// a, on the resuming goroutine's stack, carries this call's co, in, the
+// expected status word and the cancel flag; it is read before the switch
+// and never after (a Go callback may move that stack). The word comes back
+// in co->value, and the status is left running for Go to publish once it
+// has read it: until then no other call can claim the coroutine.
 TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
-	// Three pushes realign SP.
+	// RBX keeps a; the push realigns SP.
 	PUSHQ	BX
-	PUSHQ	R12
-	PUSHQ	R13
 	MOVQ	DI, BX
 	CALL	threadBlock<>(SB)
-	MOVQ	AX, R12
-	MOVQ	TB_SYSSP(R12), R13
-	MOVQ	SP, TB_SYSSP(R12)
-	MOVQ	BX, DI
-	MOVQ	CO_VALUE(BX), SI
-	LEAQ	CO_VALUE(BX), DX
-	MOVQ	R12, CX
+	MOVQ	AX, CX
+	MOVQ	resumeArgs_co(BX), DI
+	MOVQ	resumeArgs_in(BX), SI
+	XORL	DX, DX
+	MOVQ	resumeArgs_expect(BX), R8
+	MOVQ	resumeArgs_flags(BX), R9
+	ORQ	$const_resumeGo, R9
 	CALL	resumeCore<>(SB)
-	MOVQ	R13, TB_SYSSP(R12)
-	POPQ	R13
-	POPQ	R12
 	POPQ	BX
 	RET
 
+// storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
+// a store with release order, a plain MOV on x86 (a Go atomic store is an
+// XCHG, a locked instruction), so that publishing a status costs no more
+// from Go than from native code.
+TEXT ·storeRelease(SB), NOSPLIT, $0-16
+	MOVQ	p+0(FP), AX
+	MOVQ	v+8(FP), CX
+	MOVQ	CX, 0(AX)
+	RET
+
+// goCbUnwind is the cgocall target of a callback's panic guard (guarded in
+// callback.go), run while the panic, or Goexit, leaves the Go callback:
+//
+//	void ck_go_cb_unwind(void);
+//
+// It pops the callback's record off the thread block, and when the
+// callback was called on a coroutine stack it marks dead every coroutine
+// whose frames the panic abandons, from the thread's current one down to
+// the record's boundary, and makes the boundary's outer coroutine current
+// again. The Go runtime keeps the goroutine on the callback's thread until
+// the panic has left the callback, so this is the right thread block.
+TEXT ·goCbUnwind(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$8, SP
+	CALL	threadBlock<>(SB)
+	ADDQ	$8, SP
+	MOVQ	threadBlock_cbTop(AX), CX
+	TESTQ	CX, CX
+	JZ	done
+	MOVQ	cbRecord_prev(CX), DX
+	MOVQ	DX, threadBlock_cbTop(AX)
+	MOVQ	cbRecord_boundary(CX), R8
+	TESTQ	R8, R8
+	JZ	done
+	MOVQ	threadBlock_current(AX), CX
+kill:
+	// CX is abandoned: dead, in its own generation.
+	MOVQ	coro_status(CX), DX
+	ANDQ	$~const_stMask, DX
+	ORQ	$const_stDead, DX
+	MOVQ	DX, coro_status(CX)
+	CMPQ	CX, R8
+	JEQ	last
+	MOVQ	coro_prev(CX), CX
+	JMP	kill
+last:
+	MOVQ	coro_prev(R8), DX
+	MOVQ	DX, threadBlock_current(AX)
+done:
+	RET
+
 // callbackCommon runs a registered callback (index in R11, from its thunk)
-// with the C arguments it was called with. On a coroutine stack it first
-// switches to the thread's system stack, below the SP goResume recorded:
-// the runtime's cgocallback must run there (it checks SP against the
-// thread's stack bounds and dies with "morestack on g0" otherwise). Up to
-// six integer and eight floating-point register arguments pass through;
-// RAX:RDX and XMM0:XMM1 carry the results back.
+// with the C arguments it was called with. Called on a coroutine stack, it
+// first switches to the stack the coroutine's outermost resumer runs on
+// (the thread's system stack when Go or C on the thread's own stack
+// resumed it), just below that resumer's saved context: the runtime's
+// cgocallback must run there (it checks SP against the thread's stack
+// bounds and dies with "morestack on g0" otherwise). The outermost
+// resumer is found by walking out from the current coroutine while each
+// one's resumer ran on the stack of the coroutine before it. For the
+// duration of the call a cbRecord on this frame tells goCbUnwind which
+// coroutines a panic would abandon. Up to six integer and eight
+// floating-point register arguments pass through; RAX:RDX and XMM0:XMM1
+// carry the results back.
 //
 // Frame on the caller's stack:
 //
@@ -417,9 +613,11 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 //	+0x80..0xaf  RDI RSI RDX RCX R8 R9
 //	+0xb0        R11 (callback index)
 //	+0xb8        RBX (callee-saved; holds the caller's SP across the call)
-//	+0xc0        pad to keep SP 16-byte aligned
+//	+0xc0        cbRecord {prev, boundary}
+//	+0xd0        the thread block
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	SUBQ	$0xc8, SP
+	// Entered by a jump from a thunk that C called: 0xd8 bytes realign SP.
+	SUBQ	$0xd8, SP
 	MOVUPS	X0, 0x00(SP)
 	MOVUPS	X1, 0x10(SP)
 	MOVUPS	X2, 0x20(SP)
@@ -437,25 +635,46 @@ TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	R11, 0xb0(SP)
 	MOVQ	BX, 0xb8(SP)
 
-	// The stack to call on: this one (R11 = SP) unless SP lies inside the
-	// current coroutine's stack and Go entered native code on this thread.
+	// The stack to call on (R11): this one, unless SP lies inside the
+	// current coroutine's stack. The boundary (R10): 0, or the outermost
+	// coroutine below the callback.
 	CALL	threadBlock<>(SB)
+	MOVQ	AX, 0xd0(SP)
 	MOVQ	SP, R11
-	MOVQ	TB_CURRENT(AX), CX
+	XORL	R10, R10
+	MOVQ	threadBlock_current(AX), CX
 	TESTQ	CX, CX
-	JZ	call
-	MOVQ	TB_SYSSP(AX), DX
+	JZ	record
+	CMPQ	SP, coro_stackLo(CX)
+	JCS	record
+	CMPQ	SP, coro_stackHi(CX)
+	JCC	record
+walk:
+	// Outward while CX's resumer ran on the stack of the coroutine before it.
+	MOVQ	coro_prev(CX), DX
 	TESTQ	DX, DX
-	JZ	call
-	CMPQ	SP, CO_STACKLO(CX)
-	JCS	call
-	CMPQ	SP, CO_STACKHI(CX)
-	JCC	call
-	SUBQ	$SYSSP_GAP, DX
-	ANDQ	$~15, DX
-	MOVQ	DX, R11
+	JZ	found
+	MOVQ	coro_caller(CX), R8
+	CMPQ	R8, coro_stackLo(DX)
+	JCS	found
+	CMPQ	R8, coro_stackHi(DX)
+	JCC	found
+	MOVQ	DX, CX
+	JMP	walk
+found:
+	MOVQ	CX, R10
+	MOVQ	coro_caller(CX), R11
+	SUBQ	$const_sysSPGap, R11
+	ANDQ	$~15, R11
 
-call:
+record:
+	// Push the callback's record on the thread block.
+	MOVQ	threadBlock_cbTop(AX), CX
+	MOVQ	CX, (0xc0+cbRecord_prev)(SP)
+	MOVQ	R10, (0xc0+cbRecord_boundary)(SP)
+	LEAQ	0xc0(SP), CX
+	MOVQ	CX, threadBlock_cbTop(AX)
+
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in RBX.
 	MOVQ	0xb0(SP), AX
@@ -479,52 +698,41 @@ call:
 	MOVQ	R11, SP
 	CALL	R10
 	MOVQ	BX, SP
+
+	// Pop the record (RAX:RDX and XMM0:XMM1 hold the results).
+	MOVQ	0xd0(SP), R8
+	MOVQ	(0xc0+cbRecord_prev)(SP), R9
+	MOVQ	R9, threadBlock_cbTop(R8)
 	MOVQ	0xb8(SP), BX
-	ADDQ	$0xc8, SP
+	ADDQ	$0xd8, SP
 	RET
 
-// Entry points' addresses for Go (see the machine layer for why).
-TEXT ·resumePC(SB), NOSPLIT, $0-8
+// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
+// addresses of this package's C-ABI functions.
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVQ	dst+0(FP), DI
 	MOVQ	$·resume(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·yieldPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eResume*8)(DI)
 	MOVQ	$·yield(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·currentPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eYield*8)(DI)
 	MOVQ	$·current(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·goResumePC(SB), NOSPLIT, $0-8
-	MOVQ	$·goResume(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·coEntryPC(SB), NOSPLIT, $0-8
-	MOVQ	$coEntry<>(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
-	MOVQ	$·callbackCommon(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·trapPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eCurrent*8)(DI)
 	MOVQ	$·trap(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·noTrapPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eTrap*8)(DI)
 	MOVQ	$·noTrap(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·goCyclePC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eNoTrap*8)(DI)
+	MOVQ	$·goResume(SB), AX
+	MOVQ	AX, (const_eGoResume*8)(DI)
 	MOVQ	$·goCycle(SB), AX
-	MOVQ	AX, ret+0(FP)
+	MOVQ	AX, (const_eGoCycle*8)(DI)
+	MOVQ	$·goCbUnwind(SB), AX
+	MOVQ	AX, (const_eGoCbUnwind*8)(DI)
+	MOVQ	$·coEntry(SB), AX
+	MOVQ	AX, (const_eCoEntry*8)(DI)
+	MOVQ	$·threadDestroy(SB), AX
+	MOVQ	AX, (const_eThreadDestroy*8)(DI)
+	MOVQ	$·thunkTable(SB), AX
+	MOVQ	AX, (const_eThunkTable*8)(DI)
+	MOVQ	$·segvHandler(SB), AX
+	MOVQ	AX, (const_eSegvHandler*8)(DI)
 	RET

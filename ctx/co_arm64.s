@@ -1,14 +1,15 @@
-// Coroutines for arm64: resume, yield, the first frame of every coroutine,
-// the per-thread block, the entry Go uses through runtime.cgocall, and the
-// callback trampoline. All functions here use the AAPCS64 C ABI; see
-// co_asm.h for the record layouts and ../ctxframe_arm64.h for the context
-// frame, shared with the machine layer. As on amd64 (see co_amd64.s), the
-// switches are balanced, entered by a call and left by RET, so that the
-// return-address predictor mispredicts only the two returns that cross
-// stacks in a round trip.
+// Coroutines for arm64: resume, yield, trap, the first frame of every
+// coroutine, the per-thread block, the entries Go uses through
+// runtime.cgocall, and the callback trampoline. All functions here use the
+// AAPCS64 C ABI. Record layouts and constants come from go_asm.h (see
+// co_amd64.s); the context frame is ../ctxframe_arm64.h, shared with the
+// machine layer. As on amd64, the switches are balanced, entered by a
+// call and left by RET, so that the return-address predictor mispredicts
+// only the two returns that cross stacks in a round trip, and a switch
+// into C code built for BTI (-mbranch-protection) needs no landing pad.
 //
 // Register use: X19-X23 are callee-saved (AAPCS64 6.1.1), so they keep the
-// coroutine record, the thread block and the out pointers across the jump,
+// coroutine record, the thread block and the flags across the switch,
 // during which the other side runs arbitrary C code. Each function saves
 // the ones it uses, with LR, in a 16-byte aligned frame. Globals are
 // addressed with MOVD $sym(SB) (ADRP+ADD) and loaded through the register:
@@ -16,15 +17,17 @@
 // expect to survive. X18 is never touched.
 
 #include "textflag.h"
-#include "co_asm.h"
+#include "go_asm.h"
 #include "../ctxframe_arm64.h"
 
+#define SS_DISABLE	2
+#define ALTSTACK_SIZE	65536
 
-// threadBlock<> returns in X0 this thread's block (co_asm.h, TB_*),
-// allocating it with calloc on the thread's first use. It clobbers only
-// caller-saved registers and may run on any stack.
+// threadBlock<> returns in X0 this thread's block, making it on the
+// thread's first use (threadBlockInit). It clobbers only caller-saved
+// registers and may run on any stack.
 TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: LR and the block while setspecific runs.
+	// Frame: LR.
 	SUB	$16, RSP
 	MOVD	R30, 0(RSP)
 	MOVD	$·tlsKey(SB), R0
@@ -32,26 +35,105 @@ TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	$·pthreadGetspecific(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	CBNZ	R0, done
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	CBZ	R0, first
+	RET
+first:
+	B	threadBlockInit<>(SB)
 
-	// First use on this thread: calloc(1, TB_SIZE), then
-	// pthread_setspecific(key, block). The key's destructor frees it.
+// threadBlockInit<> makes this thread's block: calloc, then
+// pthread_setspecific (the key's destructor is threadDestroy). A thread
+// without a signal stack, one that C created, also gets one, so that a
+// guard page hit can be reported (see co_amd64.s).
+//
+// Frame:
+//
+//	+0x00  stack_t {ss_sp, ss_flags, ss_size}
+//	+0x18  the new block
+//	+0x20  LR
+TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$48, RSP
+	MOVD	R30, 0x20(RSP)
 	MOVD	$1, R0
-	MOVD	$TB_SIZE, R1
+	MOVD	$threadBlock__size, R1
 	MOVD	$·libcCalloc(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	MOVD	R0, 8(RSP)
+	MOVD	R0, 0x18(RSP)
 	MOVD	R0, R1
 	MOVD	$·tlsKey(SB), R0
 	MOVD	(R0), R0
 	MOVD	$·pthreadSetspecific(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	MOVD	8(RSP), R0
+
+	// sigaltstack(NULL, &old): is there a signal stack already?
+	MOVD	$0, R0
+	MOVD	RSP, R1
+	MOVD	$·libcSigaltstack(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	MOVW	8(RSP), R2
+	TBZ	$1, R2, done // SS_DISABLE is bit 1
+
+	// No: calloc one and install it; the block remembers it.
+	MOVD	$1, R0
+	MOVD	$ALTSTACK_SIZE, R1
+	MOVD	$·libcCalloc(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	CBZ	R0, done
+	MOVD	0x18(RSP), R2
+	MOVD	R0, threadBlock_alt(R2)
+	MOVD	R0, 0(RSP)
+	MOVD	ZR, 8(RSP)
+	MOVD	$ALTSTACK_SIZE, R2
+	MOVD	R2, 16(RSP)
+	MOVD	RSP, R0
+	MOVD	$0, R1
+	MOVD	$·libcSigaltstack(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
 done:
-	MOVD	0(RSP), R30
-	ADD	$16, RSP
+	MOVD	0x18(RSP), R0
+	MOVD	0x20(RSP), R30
+	ADD	$48, RSP
+	RET
+
+// threadDestroy is the destructor of the thread block's key:
+//
+//	void ck_thread_destroy(void *block);
+//
+// It takes down the signal stack threadBlockInit installed, if any, and
+// frees both.
+TEXT ·threadDestroy(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: stack_t, X19 (the block), LR.
+	SUB	$48, RSP
+	STP	(R19, R30), 0x20(RSP)
+	MOVD	R0, R19
+	MOVD	threadBlock_alt(R19), R2
+	CBZ	R2, block
+	MOVD	ZR, 0(RSP)
+	MOVD	$SS_DISABLE, R2
+	MOVD	R2, 8(RSP)
+	MOVD	ZR, 16(RSP)
+	MOVD	RSP, R0
+	MOVD	$0, R1
+	MOVD	$·libcSigaltstack(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	MOVD	threadBlock_alt(R19), R0
+	MOVD	$·libcFree(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+block:
+	MOVD	R19, R0
+	MOVD	$·libcFree(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	LDP	0x20(RSP), (R19, R30)
+	ADD	$48, RSP
 	RET
 
 // resume is
@@ -60,11 +142,10 @@ done:
 //
 // It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
 // it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
-// CK_ERUNNING, CK_EDEAD, and CK_ESTACK when the stack canary was clobbered
-// (the coroutine is then dead).
+// CK_ERUNNING, CK_EDEAD, CK_ECLOSED, and CK_ESTACK when the stack canary
+// was clobbered (the coroutine is then dead).
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
-	// Look up the thread block, keeping the arguments and LR in a frame,
-	// then continue in resumeCore.
+	// Look up the thread block, keeping the arguments and LR in a frame.
 	SUB	$32, RSP
 	STP	(R19, R20), 0(RSP)
 	STP	(R21, R30), 16(RSP)
@@ -79,112 +160,155 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	LDP	0(RSP), (R19, R20)
 	LDP	16(RSP), (R21, R30)
 	ADD	$32, RSP
+
+	// The claim expects the generation the record has now, suspended: C
+	// holds the record itself, not a handle of one generation.
+	MOVD	$0, R4
+	MOVD	$0, R5
+	CBZ	R0, core
+	MOVD	coro_status(R0), R4
+	AND	$~const_stMask, R4
+core:
 	B	resumeCore<>(SB)
 
-// resumeCore<> is resume with the thread block already in X3: co in X0, in
-// in X1, out in X2.
+// resumeCore<> resumes co (X0) with in (X1), storing its word at out (X2,
+// may be 0), with the thread block in X3, the status word the claim
+// expects in X4 and flags in X5 (see co_amd64.s: resumeCancel, resumeGo).
+// It returns a CK_* code, and touches nothing the caller passed by address
+// after the switch.
 TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19-X23 and LR.
-	SUB	$48, RSP
+	// Frame: X19-X24 and LR.
+	SUB	$64, RSP
 	STP	(R19, R20), 0(RSP)
 	STP	(R21, R22), 16(RSP)
-	STP	(R23, R30), 32(RSP)
+	STP	(R23, R24), 32(RSP)
+	MOVD	R30, 48(RSP)
 	MOVD	R0, R19 // co
 	MOVD	R1, R20 // in
 	MOVD	R2, R21 // out
 	MOVD	R3, R22 // thread block
+	MOVD	R4, R23 // expected status word, then its generation
+	MOVD	R5, R24 // flags
 	CBZ	R19, einval
 
-	// Claim the coroutine: status suspended -> running, atomically
-	// (load-acquire/store-release exclusive pair), so that two threads
-	// racing to resume it cannot both get in.
-	ADD	$CO_STATUS, R19, R1
+	// Claim the coroutine: expected -> running, same generation,
+	// atomically (load-acquire/store-release exclusive pair).
+	AND	$~const_stMask, R23, R6
+	ORR	$const_stRunning, R6, R7
+	ADD	$coro_status, R19, R1
 claim:
 	LDAXR	(R1), R0
-	CBNZ	R0, busy // anything but ST_SUSPENDED (0)
-	MOVD	$ST_RUNNING, R2
-	STLXR	R2, (R1), R3
+	CMP	R23, R0
+	BNE	busy
+	STLXR	R7, (R1), R3
 	CBNZ	R3, claim
+	MOVD	R6, R23
 
 	// Link it as this thread's current coroutine, remembering the outer one.
-	MOVD	TB_CURRENT(R22), R2
-	MOVD	R2, CO_PREV(R19)
-	MOVD	R19, TB_CURRENT(R22)
+	MOVD	threadBlock_current(R22), R2
+	MOVD	R2, coro_prev(R19)
+	MOVD	R19, threadBlock_current(R22)
 
-	// Deliver in: in co->value, where a suspended yield asked for it, and
+	// Deliver in: in co->value, at the address a suspended yield gave, and
 	// as trap's return value (in X2 for switchIn) if it waits in trap.
-	MOVD	R20, CO_VALUE(R19)
-	MOVD	CO_INPTR(R19), R2
+	MOVD	R20, coro_value(R19)
+	MOVD	coro_inPtr(R19), R2
 	CBZ	R2, 2(PC)
 	MOVD	R20, (R2)
-	MOVD	CO_INTRAP(R19), R3
-	MOVD	$CK_OK, R2
+	MOVD	coro_inTrap(R19), R3
+	MOVD	$const_ckOK, R2
 	CMP	$0, R3
 	CSEL	NE, R20, R2, R2
+
+	// A cancel makes the yield or trap it waits in return CK_ECANCELED.
+	TBZ	$0, R24, 2(PC) // resumeCancel is bit 0
+	MOVD	$const_ckECanceled, R2
 	MOVD	R19, R0
 	BL	switchIn<>(SB)
 
-	// Back: X0 is the coroutine's next status (suspended after a yield,
+	// Back: X0 is the coroutine's next state (suspended after a yield,
 	// dead after a return); yield or coEntry stored its context.
-	MOVD	R0, R23
-	MOVD	CO_PREV(R19), R2
-	MOVD	R2, TB_CURRENT(R22)
+	MOVD	R0, R6
+	MOVD	coro_prev(R19), R2
+	MOVD	R2, threadBlock_current(R22)
 	CBZ	R21, canary
-	MOVD	CO_VALUE(R19), R2
+	MOVD	coro_value(R19), R2
 	MOVD	R2, (R21)
 
 canary:
 	// The canary word at the low end of the stack must be intact; if not,
 	// the stack overflowed past the guard page and the coroutine is dead.
-	MOVD	CO_STACKLO(R19), R2
+	MOVD	coro_stackLo(R19), R2
 	MOVD	(R2), R2
-	MOVD	CO_CANARY(R19), R3
+	MOVD	coro_canary(R19), R3
 	CMP	R3, R2
 	BNE	estack
 
+	// The code: CK_OK for a yield, CK_DONE for a return.
+	MOVD	$const_ckOK, R0
+	CMP	$const_stDead, R6
+	BNE	publish
+	MOVD	$const_ckDone, R0
+
+publish:
 	// Publish the status last, with release order: once it says
 	// suspended, another thread may resume the coroutine, and its context
-	// is already stored.
-	ADD	$CO_STATUS, R19, R1
-	STLR	R23, (R1)
-	MOVD	$CK_OK, R0
-	CMP	$ST_DEAD, R23
-	BNE	out
-	MOVD	$CK_DONE, R0
+	// is already stored. A cancel leaves it closed; Go publishes for itself.
+	TBNZ	$1, R24, out // resumeGo is bit 1
+	TBZ	$0, R24, 2(PC)
+	MOVD	$const_stClosed, R6
+	ORR	R23, R6, R6
+	ADD	$coro_status, R19, R1
+	STLR	R6, (R1)
 	B	out
 
 estack:
-	MOVD	$ST_DEAD, R2
-	MOVD	R2, CO_STATUS(R19)
-	MOVD	$CK_ESTACK, R0
-	B	out
+	MOVD	$const_ckEStack, R0
+	MOVD	$const_stDead, R6
+	B	publish
+
 busy:
-	// X0 holds the status we found.
-	CMP	$ST_RUNNING, R0
-	MOVD	$CK_ERUNNING, R0
-	BEQ	out
-	MOVD	$CK_EDEAD, R0
+	// X0 holds the status word found. Another generation means the
+	// coroutine was closed (and its stack perhaps reused).
+	CLREX
+	EOR	R23, R0, R2
+	AND	$~const_stMask, R2
+	CBNZ	R2, closed
+	AND	$const_stMask, R0
+	CMP	$const_stRunning, R0
+	BEQ	running
+	CMP	$const_stDead, R0
+	BEQ	dead
+closed:
+	MOVD	$const_ckEClosed, R0
+	B	out
+running:
+	MOVD	$const_ckERunning, R0
+	B	out
+dead:
+	MOVD	$const_ckEDead, R0
 	B	out
 einval:
-	MOVD	$CK_EINVAL, R0
+	MOVD	$const_ckEInval, R0
 out:
 	LDP	0(RSP), (R19, R20)
 	LDP	16(RSP), (R21, R22)
-	LDP	32(RSP), (R23, R30)
-	ADD	$48, RSP
+	LDP	32(RSP), (R23, R24)
+	MOVD	48(RSP), R30
+	ADD	$64, RSP
 	RET
 
 // switchIn<> switches from the resumer to the coroutine co (X0): it saves
 // the resumer's context in co->caller and returns into the coroutine, with
 // X0 = X2, the return value of the yield or trap it waits in, and X1 = co
 // for a fresh coroutine's coEntry. It "returns" when the coroutine yields
-// or ends, with the coroutine's next status in X0.
+// or ends, with the coroutine's next state in X0.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	SAVE_CONTEXT
 	MOVD	RSP, R3
-	MOVD	R3, CO_CALLER(R0)
+	MOVD	R3, coro_caller(R0)
 	MOVD	R0, R1
-	MOVD	CO_CTX(R0), R3
+	MOVD	coro_ctx(R0), R3
 	MOVD	R2, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10
@@ -195,98 +319,93 @@ TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 //
 // It suspends co, the innermost coroutine running on this thread, handing
 // out to its resumer, and returns CK_OK when resumed, with the resumer's
-// word in *in (in may be NULL; the resumer stores it). Called with any
-// other co, it returns CK_ENOTRUNNING at once.
+// word in *in (in may be NULL; the resumer stores it), or CK_ECANCELED
+// when the resume is Close's cancel. Called with any other co, it returns
+// CK_ENOTRUNNING at once.
 TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	// Check with temporaries only; LR is the resume PC of our frame.
 	CBZ	R0, notrunning
-	MOVD	CO_STATUS(R0), R3
-	CMP	$ST_RUNNING, R3
+	MOVD	coro_status(R0), R3
+	AND	$const_stMask, R3
+	CMP	$const_stRunning, R3
 	BNE	notrunning
 	// co is the innermost coroutine on this thread exactly when we run on
 	// its stack: a stack runs on one thread at a time, and a coroutine
 	// resumed from co's body runs on a stack of its own.
 	MOVD	RSP, R4
-	MOVD	CO_STACKLO(R0), R3
+	MOVD	coro_stackLo(R0), R3
 	CMP	R3, R4
 	BLO	notrunning
-	MOVD	CO_STACKHI(R0), R3
+	MOVD	coro_stackHi(R0), R3
 	CMP	R3, R4
 	BHS	notrunning
 
-	// Switch back to the resumer, telling it we are suspended. The resume
-	// that wakes us returns from this function with X0 = CK_OK.
-	MOVD	R1, CO_VALUE(R0)
-	MOVD	R2, CO_INPTR(R0)
-	MOVD	ZR, CO_INTRAP(R0)
+	// Switch back to the resumer, telling it we are suspended.
+	MOVD	R1, coro_value(R0)
+	MOVD	R2, coro_inPtr(R0)
+	MOVD	ZR, coro_inTrap(R0)
 	SAVE_CONTEXT
 	MOVD	RSP, R3
-	MOVD	R3, CO_CTX(R0)
-	MOVD	CO_CALLER(R0), R3
-	MOVD	$ST_SUSPENDED, R0
+	MOVD	R3, coro_ctx(R0)
+	MOVD	coro_caller(R0), R3
+	MOVD	$const_stSuspended, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10
 notrunning:
-	MOVD	$CK_ENOTRUNNING, R0
+	MOVD	$const_ckENotRunning, R0
 	RET
 
 // trap is
 //
 //	int64_t ck_trap(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
 //
-// the kernel trap of the trapping table (ctx.Trapping): it records op, a
-// and b in the record and yields; the resumer (package kernel) reads them
-// with (*Coroutine).Trap and resumes with the trap's result word, which
-// trap returns. Called with a coroutine that is not the one running on
-// this stack, it returns -1 (CK_ENOTTASK) at once.
+// the kernel trap of the trapping table (see co_amd64.s).
 TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
-	// Check with temporaries only; LR is the resume PC of our frame: trap
-	// switches itself, like yield, one call below the body.
+	// Check as yield does, with temporaries only.
 	CBZ	R0, notask
-	MOVD	CO_STATUS(R0), R4
-	CMP	$ST_RUNNING, R4
+	MOVD	coro_status(R0), R4
+	AND	$const_stMask, R4
+	CMP	$const_stRunning, R4
 	BNE	notask
 	MOVD	RSP, R5
-	MOVD	CO_STACKLO(R0), R4
+	MOVD	coro_stackLo(R0), R4
 	CMP	R4, R5
 	BLO	notask
-	MOVD	CO_STACKHI(R0), R4
+	MOVD	coro_stackHi(R0), R4
 	CMP	R4, R5
 	BHS	notask
 
 	// Record the trap (op is a uint32: zero-extend it), yield 0 and wait
 	// in trap: the resume that wakes us returns its word from here.
 	MOVWU	R1, R1
-	MOVD	R1, CO_TRAPOP(R0)
-	MOVD	R2, CO_TRAPA(R0)
-	MOVD	R3, CO_TRAPB(R0)
-	MOVD	ZR, CO_VALUE(R0)
-	MOVD	ZR, CO_INPTR(R0)
+	MOVD	R1, coro_trapOp(R0)
+	MOVD	R2, coro_trapA(R0)
+	MOVD	R3, coro_trapB(R0)
+	MOVD	ZR, coro_value(R0)
+	MOVD	ZR, coro_inPtr(R0)
 	MOVD	$1, R4
-	MOVD	R4, CO_INTRAP(R0)
+	MOVD	R4, coro_inTrap(R0)
 	SAVE_CONTEXT
 	MOVD	RSP, R3
-	MOVD	R3, CO_CTX(R0)
-	MOVD	CO_CALLER(R0), R3
-	MOVD	$ST_SUSPENDED, R0
+	MOVD	R3, coro_ctx(R0)
+	MOVD	coro_caller(R0), R3
+	MOVD	$const_stSuspended, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10
 notask:
-	MOVD	$CK_ENOTTASK, R0
+	MOVD	$const_ckENotTask, R0
 	RET
 
 // noTrap is the trap entry of the plain table: a coroutine that is not a
 // kernel task cannot trap.
 TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
-	MOVD	$CK_ENOTTASK, R0
+	MOVD	$const_ckENotTask, R0
 	RET
 
-// goCycle is the cgocall target behind Cycle (see co_amd64.s for the
-// struct): resume ring[i] with its co->value, round the ring, as long as
-// each one traps with op == pass, at most max times, all in native code.
+// goCycle is the cgocall target behind Ring.Cycle (see co_amd64.s).
 TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
-	// X19 = a, X20 = thread block, X21 = the outer system SP, X22 = i,
-	// X23 = count; frame keeps them and LR.
+	// X19 = a, X20 = thread block, X22 = i, X23 = count; frame keeps them
+	// and LR.
 	SUB	$48, RSP
 	STP	(R19, R20), 0(RSP)
 	STP	(R21, R22), 16(RSP)
@@ -294,43 +413,43 @@ TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R0, R19
 	BL	threadBlock<>(SB)
 	MOVD	R0, R20
-	MOVD	TB_SYSSP(R20), R21
-	MOVD	RSP, R2
-	MOVD	R2, TB_SYSSP(R20)
-	MOVD	16(R19), R22
+	MOVD	cycleArgs_start(R19), R22
 	MOVD	$0, R23
 loop:
-	MOVD	$CYCLE_MORE, R0
-	MOVD	24(R19), R2
+	MOVD	$const_cycleMore, R0
+	MOVD	cycleArgs_max(R19), R2
 	CMP	R2, R23
 	BEQ	stop
-	MOVD	0(R19), R2
+	MOVD	cycleArgs_ring(R19), R2
 	MOVD	(R2)(R22<<3), R0
-	MOVD	CO_VALUE(R0), R1
+	MOVD	coro_value(R0), R1
 	MOVD	$0, R2
 	MOVD	R20, R3
+	// Expect the record's own generation, suspended, as C's resume does.
+	MOVD	coro_status(R0), R4
+	AND	$~const_stMask, R4
+	MOVD	$0, R5
 	BL	resumeCore<>(SB)
 	ADD	$1, R23
 	CBNZ	R0, stop
 	// It yielded: through trap with the passing op?
-	MOVD	0(R19), R2
+	MOVD	cycleArgs_ring(R19), R2
 	MOVD	(R2)(R22<<3), R2
-	MOVD	CO_TRAPOP(R2), R3
-	MOVD	32(R19), R4
+	MOVD	coro_trapOp(R2), R3
+	MOVD	cycleArgs_pass(R19), R4
 	CMP	R4, R3
 	BNE	stop
-	MOVD	ZR, CO_TRAPOP(R2)
+	MOVD	ZR, coro_trapOp(R2)
 	ADD	$1, R22
-	MOVD	8(R19), R2
+	MOVD	cycleArgs_n(R19), R2
 	CMP	R2, R22
 	BNE	loop
 	MOVD	$0, R22
 	B	loop
 stop:
-	MOVD	R22, 40(R19)
-	MOVD	R23, 48(R19)
-	MOVD	R0, 56(R19)
-	MOVD	R21, TB_SYSSP(R20)
+	MOVD	R22, cycleArgs_i(R19)
+	MOVD	R23, cycleArgs_count(R19)
+	MOVD	R0, cycleArgs_code(R19)
 	LDP	0(RSP), (R19, R20)
 	LDP	16(RSP), (R21, R22)
 	LDP	32(RSP), (R23, R30)
@@ -346,7 +465,7 @@ TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$16, RSP
 	MOVD	R30, 0(RSP)
 	BL	threadBlock<>(SB)
-	MOVD	TB_CURRENT(R0), R0
+	MOVD	threadBlock_current(R0), R0
 	MOVD	0(RSP), R30
 	ADD	$16, RSP
 	RET
@@ -355,58 +474,92 @@ TEXT ·current(SB), NOSPLIT|NOFRAME, $0-0
 // first return lands in the machine layer's contextEntry, which calls us
 // with co in X1, LR pointing at the finish stub and FP = 0. It calls
 // co->fn(co, co->arg) and, when that returns, stores the result and
-// switches back for good, telling the resumer the coroutine is dead.
-TEXT coEntry<>(SB), NOSPLIT|NOFRAME, $0-0
+// switches back for good, telling the resumer the coroutine is dead. It is
+// the top of the coroutine's stack (TOPFRAME): the Go linker's unwind
+// table marks LR undefined here, so debuggers stop.
+TEXT ·coEntry(SB), NOSPLIT|NOFRAME|TOPFRAME, $0-0
 	// X19 is ours to keep: nothing returns into this frame's caller.
 	MOVD	R1, R19
+	MOVD	$1, R2
+	MOVD	R2, coro_started(R19)
 	MOVD	R19, R0
-	MOVD	CO_ARG(R19), R1
-	MOVD	CO_FN(R19), R9
+	MOVD	coro_arg(R19), R1
+	MOVD	coro_fn(R19), R9
 	BL	(R9)
 
 	// fn returned: its result is the last word out.
-	MOVD	R0, CO_VALUE(R19)
-	MOVD	CO_CALLER(R19), R3
-	MOVD	$ST_DEAD, R0
+	MOVD	R0, coro_value(R19)
+	MOVD	coro_caller(R19), R3
+	MOVD	$const_stDead, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10
 
-// goResume is the cgocall target behind (*Coroutine).Resume:
-//
-//	int ck_go_resume(ck_coroutine *co);
-//
-// in and out travel in co->value. Before resuming it records the SP of
-// this, the thread's system stack, in the thread block: callbacks into Go
-// from the coroutine's stack switch back below it (see callbackCommon).
+// goResume is the cgocall target behind (*Coroutine).Resume and Close
+// (see co_amd64.s): a is read before the switch and never after.
 TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19-X21 and LR.
-	SUB	$32, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R30), 16(RSP)
+	// Frame: X19 (a) and LR.
+	SUB	$16, RSP
+	STP	(R19, R30), 0(RSP)
 	MOVD	R0, R19
 	BL	threadBlock<>(SB)
-	MOVD	R0, R20
-	MOVD	TB_SYSSP(R20), R21
-	MOVD	RSP, R2
-	MOVD	R2, TB_SYSSP(R20)
-	MOVD	R19, R0
-	MOVD	CO_VALUE(R19), R1
-	ADD	$CO_VALUE, R19, R2
-	MOVD	R20, R3
+	MOVD	R0, R3
+	MOVD	resumeArgs_co(R19), R0
+	MOVD	resumeArgs_in(R19), R1
+	MOVD	$0, R2
+	MOVD	resumeArgs_expect(R19), R4
+	MOVD	resumeArgs_flags(R19), R5
+	ORR	$const_resumeGo, R5
 	BL	resumeCore<>(SB)
-	MOVD	R21, TB_SYSSP(R20)
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R30)
-	ADD	$32, RSP
+	LDP	0(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
+// storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
+// a store-release (STLR), which is all a Go atomic store is on arm64 too.
+TEXT ·storeRelease(SB), NOSPLIT, $0-16
+	MOVD	p+0(FP), R0
+	MOVD	v+8(FP), R1
+	STLR	R1, (R0)
+	RET
+
+// goCbUnwind is the cgocall target of a callback's panic guard (see
+// co_amd64.s): pop the callback's record and mark dead the coroutines
+// whose frames the panic abandons.
+TEXT ·goCbUnwind(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$16, RSP
+	MOVD	R30, 0(RSP)
+	BL	threadBlock<>(SB)
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	MOVD	threadBlock_cbTop(R0), R2
+	CBZ	R2, done
+	MOVD	cbRecord_prev(R2), R3
+	MOVD	R3, threadBlock_cbTop(R0)
+	MOVD	cbRecord_boundary(R2), R4
+	CBZ	R4, done
+	MOVD	threadBlock_current(R0), R2
+kill:
+	// X2 is abandoned: dead, in its own generation.
+	MOVD	coro_status(R2), R3
+	AND	$~const_stMask, R3
+	ORR	$const_stDead, R3
+	MOVD	R3, coro_status(R2)
+	CMP	R4, R2
+	BEQ	last
+	MOVD	coro_prev(R2), R2
+	B	kill
+last:
+	MOVD	coro_prev(R4), R3
+	MOVD	R3, threadBlock_current(R0)
+done:
 	RET
 
 // callbackCommon runs a registered callback (index in X9, from its thunk)
-// with the C arguments it was called with. On a coroutine stack it first
-// switches to the thread's system stack, below the SP goResume recorded:
-// the runtime's cgocallback must run there (it checks SP against the
-// thread's stack bounds and dies with "morestack on g0" otherwise). X0-X7,
-// X8 (indirect result) and D0-D7 pass through; X0:X1 and D0:D1 carry the
-// results back.
+// with the C arguments it was called with, on the stack of the
+// coroutine's outermost resumer when called on a coroutine stack, with a
+// cbRecord pushed on the thread block for the duration (see co_amd64.s).
+// X0-X7, X8 (indirect result) and D0-D7 pass through; X0:X1 and D0:D1
+// carry the results back.
 //
 // Frame on the caller's stack:
 //
@@ -414,9 +567,10 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 //	+0x40        X8, X9 (callback index)
 //	+0x50..0x8f  D0-D7
 //	+0x90        X19 (callee-saved; holds the caller's SP across the call), LR
-//	+0xa0        FP, pad
+//	+0xa0        FP, the thread block
+//	+0xb0        cbRecord {prev, boundary}
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	SUB	$0xb0, RSP
+	SUB	$0xc0, RSP
 	STP	(R0, R1), 0x00(RSP)
 	STP	(R2, R3), 0x10(RSP)
 	STP	(R4, R5), 0x20(RSP)
@@ -429,25 +583,48 @@ TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 	STP	(R19, R30), 0x90(RSP)
 	MOVD	R29, 0xa0(RSP)
 
-	// The stack to call on: this one (X11 = SP) unless SP lies inside the
-	// current coroutine's stack and Go entered native code on this thread.
+	// The stack to call on (X11): this one, unless SP lies inside the
+	// current coroutine's stack. The boundary (X12): 0, or the outermost
+	// coroutine below the callback.
 	BL	threadBlock<>(SB)
+	MOVD	R0, 0xa8(RSP)
 	MOVD	RSP, R11
-	MOVD	TB_CURRENT(R0), R2
-	CBZ	R2, call
-	MOVD	TB_SYSSP(R0), R3
-	CBZ	R3, call
-	MOVD	CO_STACKLO(R2), R4
+	MOVD	$0, R12
+	MOVD	threadBlock_current(R0), R2
+	CBZ	R2, record
+	MOVD	coro_stackLo(R2), R4
 	CMP	R4, R11
-	BLO	call
-	MOVD	CO_STACKHI(R2), R4
+	BLO	record
+	MOVD	coro_stackHi(R2), R4
 	CMP	R4, R11
-	BHS	call
-	SUB	$SYSSP_GAP, R3
-	AND	$~15, R3
-	MOVD	R3, R11
+	BHS	record
+walk:
+	// Outward while X2's resumer ran on the stack of the coroutine before it.
+	MOVD	coro_prev(R2), R3
+	CBZ	R3, found
+	MOVD	coro_caller(R2), R5
+	MOVD	coro_stackLo(R3), R4
+	CMP	R4, R5
+	BLO	found
+	MOVD	coro_stackHi(R3), R4
+	CMP	R4, R5
+	BHS	found
+	MOVD	R3, R2
+	B	walk
+found:
+	MOVD	R2, R12
+	MOVD	coro_caller(R2), R11
+	SUB	$const_sysSPGap, R11
+	AND	$~15, R11
 
-call:
+record:
+	// Push the callback's record on the thread block.
+	MOVD	threadBlock_cbTop(R0), R2
+	MOVD	R2, (0xb0+cbRecord_prev)(RSP)
+	MOVD	R12, (0xb0+cbRecord_boundary)(RSP)
+	ADD	$0xb0, RSP, R2
+	MOVD	R2, threadBlock_cbTop(R0)
+
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in X19.
 	MOVD	0x48(RSP), R9
@@ -466,53 +643,42 @@ call:
 	MOVD	R11, RSP
 	BL	(R10)
 	MOVD	R19, RSP
+
+	// Pop the record (X0:X1 and D0:D1 hold the results).
+	MOVD	0xa8(RSP), R9
+	MOVD	(0xb0+cbRecord_prev)(RSP), R10
+	MOVD	R10, threadBlock_cbTop(R9)
 	LDP	0x90(RSP), (R19, R30)
 	MOVD	0xa0(RSP), R29
-	ADD	$0xb0, RSP
+	ADD	$0xc0, RSP
 	RET
 
-// Entry points' addresses for Go (see the machine layer for why).
-TEXT ·resumePC(SB), NOSPLIT, $0-8
-	MOVD	$·resume(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·yieldPC(SB), NOSPLIT, $0-8
-	MOVD	$·yield(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·currentPC(SB), NOSPLIT, $0-8
-	MOVD	$·current(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·goResumePC(SB), NOSPLIT, $0-8
-	MOVD	$·goResume(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·coEntryPC(SB), NOSPLIT, $0-8
-	MOVD	$coEntry<>(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·callbackCommonPC(SB), NOSPLIT, $0-8
-	MOVD	$·callbackCommon(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·trapPC(SB), NOSPLIT, $0-8
-	MOVD	$·trap(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·noTrapPC(SB), NOSPLIT, $0-8
-	MOVD	$·noTrap(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·goCyclePC(SB), NOSPLIT, $0-8
-	MOVD	$·goCycle(SB), R0
-	MOVD	R0, ret+0(FP)
+// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
+// addresses of this package's C-ABI functions.
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVD	dst+0(FP), R0
+	MOVD	$·resume(SB), R1
+	MOVD	R1, (const_eResume*8)(R0)
+	MOVD	$·yield(SB), R1
+	MOVD	R1, (const_eYield*8)(R0)
+	MOVD	$·current(SB), R1
+	MOVD	R1, (const_eCurrent*8)(R0)
+	MOVD	$·trap(SB), R1
+	MOVD	R1, (const_eTrap*8)(R0)
+	MOVD	$·noTrap(SB), R1
+	MOVD	R1, (const_eNoTrap*8)(R0)
+	MOVD	$·goResume(SB), R1
+	MOVD	R1, (const_eGoResume*8)(R0)
+	MOVD	$·goCycle(SB), R1
+	MOVD	R1, (const_eGoCycle*8)(R0)
+	MOVD	$·goCbUnwind(SB), R1
+	MOVD	R1, (const_eGoCbUnwind*8)(R0)
+	MOVD	$·coEntry(SB), R1
+	MOVD	R1, (const_eCoEntry*8)(R0)
+	MOVD	$·threadDestroy(SB), R1
+	MOVD	R1, (const_eThreadDestroy*8)(R0)
+	MOVD	$·thunkTable(SB), R1
+	MOVD	R1, (const_eThunkTable*8)(R0)
+	MOVD	$·segvHandler(SB), R1
+	MOVD	R1, (const_eSegvHandler*8)(R0)
 	RET

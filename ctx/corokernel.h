@@ -19,18 +19,27 @@
  * stack waits until the next resume. The word passed by the first resume
  * is in co->value when the body starts.
  *
+ * Cancellation: when Go closes a coroutine suspended in yield, the yield
+ * returns CK_ECANCELED. The body should then release what it holds and
+ * return; if it yields again instead, it is abandoned where it stands and
+ * its stack is freed.
+ *
+ *     while ((r = co->api->yield(co, v, &in)) == CK_OK) { ... }
+ *     if (r == CK_ECANCELED) { cleanup(); return 0; }
+ *
  * Rules: bodies are native code only. Callbacks into Go must be made with
- * ctx.NewCallback (they switch to the thread's system stack first). A stack
- * overflow that hits the guard page ends the process with a line naming
- * the coroutine; one that skips the guard page is reported as CK_ESTACK by
- * the next resume.
+ * ctx.NewCallback (they switch to the resumer's stack first, and a Go
+ * panic that leaves them marks the coroutines whose frames it abandons
+ * dead). A stack overflow that hits the guard page ends the process with
+ * a line naming the coroutine; one that skips the guard page is reported
+ * as CK_ESTACK by the next resume.
  */
 #ifndef COROKERNEL_H
 #define COROKERNEL_H
 
 #include <stdint.h>
 
-#define CK_API_VERSION 1
+#define CK_API_VERSION 2
 
 /* Results of resume and yield. */
 #define CK_OK           0  /* resume: the body yielded; yield: resumed again */
@@ -40,6 +49,9 @@
 #define CK_EDEAD       -3  /* resume: the coroutine is dead */
 #define CK_ENOTRUNNING -4  /* yield: co is not the coroutine running on this thread */
 #define CK_ESTACK      -5  /* resume: the stack canary was clobbered; the coroutine is dead */
+#define CK_ECLOSED     -6  /* resume: the coroutine is closed */
+#define CK_ECANCELED -125  /* yield, trap: Close cancelled the coroutine: release what you hold and
+                            * return; a yield after this abandons the body (its stack is freed) */
 
 /*
  * Kernel traps, for native tasks of package kernel (kernel.Native): the
@@ -73,7 +85,8 @@ typedef struct ck_api {
 
 	/* Suspend co, which must be the coroutine running on this thread, passing
 	 * out to its resumer. Returns CK_OK when resumed, with the resumer's word
-	 * in *in (in may be NULL), or CK_ENOTRUNNING at once. */
+	 * in *in (in may be NULL), CK_ECANCELED when the resume is Go's Close,
+	 * or CK_ENOTRUNNING at once. */
 	int (*yield)(ck_coroutine *co, uintptr_t out, uintptr_t *in);
 
 	/* Run co until it yields (CK_OK) or returns (CK_DONE), passing in; its
@@ -84,7 +97,8 @@ typedef struct ck_api {
 	ck_coroutine *(*current)(void);
 
 	/* Kernel trap (op: CK_TRAP_*): suspend until the kernel answers, and
-	 * return its result word. Returns CK_ENOTTASK at once when co is not a
+	 * return its result word (CK_TRAP_EKILLED when the task is killed or its
+	 * coroutine closed). Returns CK_ENOTTASK at once when co is not a
 	 * kernel task or not the coroutine running on this stack. */
 	int64_t (*trap)(ck_coroutine *co, uint32_t op, uintptr_t a, uintptr_t b);
 } ck_api;

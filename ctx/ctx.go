@@ -10,20 +10,51 @@
 // stack until the next Resume. The API table (struct ck_api) reaches the
 // body through co, so C code needs no link-time dependency on the Go
 // binary; corokernel.h declares it. C code may also resume coroutines
-// itself through co->api->resume.
+// itself through co->api->resume, from any thread.
 //
 // From Go, Resume costs one runtime.cgocall: the switch runs on the
 // thread's system stack, never on a goroutine stack. Go code never runs on
 // a coroutine stack (the runtime cannot scan or grow such a stack); Go
-// callbacks made with NewCallback are switched back to the thread's
-// system stack before they enter Go.
+// callbacks made with NewCallback are switched back to the stack the
+// coroutine was resumed from before they enter Go.
 //
-// Misuse is reported, not fatal: resuming a dead or running coroutine,
-// closing a running one, and yielding from outside the coroutine all
-// return errors. A stack overflow that hits the guard page still ends the
-// process (it cannot be recovered), but first prints a line naming the
-// coroutine; one that skips the guard page is caught by a canary word at
+// # Results and cancellation
+//
+// Resume reports whether the body yielded (done false) or returned (done
+// true, and out is its return value). Close of a coroutine suspended in
+// yield resumes it once more with yield returning CK_ECANCELED, the stop
+// of iter.Pull and the forced unwind of boost.context: the C code
+// releases what it holds and returns. A body that yields again instead is
+// abandoned where it stands, and its stack is freed all the same.
+//
+// # Panics in callbacks
+//
+// A panic (or runtime.Goexit) in a Go callback called from a coroutine's
+// C frames cannot unwind those frames. The callback's wrapper marks every
+// coroutine whose frames the panic abandons Dead and restores the
+// thread's current coroutine; the panic then goes on up through Resume,
+// so the resuming goroutine's recover sees the original value. Close
+// succeeds afterwards.
+//
+// # Misuse
+//
+// Misuse is reported, not fatal: resuming a dead, closed or running
+// coroutine, closing a running one, racing Resume or Close from several
+// goroutines, and yielding from outside the coroutine all return errors. A
+// stack overflow that hits the guard page still ends the process (it
+// cannot be recovered), but first prints a line naming the coroutine, on
+// any thread; one that skips the guard page is caught by a canary word at
 // the low end of the stack when the coroutine next switches out.
+//
+// # Memory
+//
+// A coroutine's stack is freed by Close, or by the garbage collector once
+// the Coroutine is unreachable, unless C may still hold it: the stack of a
+// coroutine whose C() was taken, or that is running, is freed only by
+// Close. Freed stacks are pooled, with their pages given back to the
+// system (madvise), and New keeps headroom below the system's limit on
+// memory mappings (vm.max_map_count) so that the process can still create
+// threads.
 package ctx
 
 import (
@@ -43,7 +74,7 @@ type Status int
 const (
 	Suspended Status = iota // created, or stopped in yield: Resume runs it
 	Running                 // inside Resume (possibly further up this very stack)
-	Dead                    // its body returned, or its stack was found corrupt
+	Dead                    // its body returned, was abandoned, or the coroutine is closed
 )
 
 // String returns "suspended", "running" or "dead".
@@ -80,7 +111,18 @@ func (e *StackError) Error() string {
 	return "ctx: " + e.Name + ": stack canary clobbered: the body overflowed its stack past the guard page"
 }
 
-// Return codes of ck_resume and ck_yield, as in co_asm.h and corokernel.h.
+// The low two bits of a record's status word are the state; the rest is
+// the generation, new for every coroutine, so that a stale handle or a
+// stale C pointer never claims the next coroutine on the same stack.
+const (
+	stSuspended = 0
+	stRunning   = 1
+	stDead      = 2
+	stClosed    = 3
+	stMask      = 3
+)
+
+// Return codes of ck_resume and ck_yield, as in corokernel.h.
 const (
 	ckOK          = 0
 	ckDone        = 1
@@ -89,31 +131,76 @@ const (
 	ckEDead       = -3
 	ckENotRunning = -4
 	ckEStack      = -5
+	ckEClosed     = -6
+	ckECanceled   = -125
+	ckENotTask    = -1  // ck_trap outside a trapping coroutine
+	cycleMore     = 2   // goCycle: the budget ran out
+	sysSPGap      = 256 // room left below a resumer's saved context for a callback
 )
 
-// coro mirrors struct ck_coroutine (co_asm.h). It lives at the top of the
-// coroutine's stack mapping, outside the Go heap, because C code and the
-// assembly hold pointers to it.
+// coro is struct ck_coroutine. It lives at the top of the coroutine's
+// stack mapping, outside the Go heap, because C code and the assembly hold
+// pointers to it. The assembly reads its offsets from go_asm.h; the first
+// three fields are public (corokernel.h).
 type coro struct {
-	api     uintptr
-	user    uintptr
-	value   uintptr
-	status  uintptr
-	ctx     uintptr
-	caller  uintptr
-	fn      uintptr
-	arg     uintptr
-	stackLo uintptr
-	canary  uintptr
-	prev    uintptr
-	stackHi uintptr
-	trapOp  uintptr
-	trapA   uintptr
-	trapB   uintptr
-	inPtr   uintptr
-	inTrap  uintptr
-	_       uintptr
+	api     uintptr // const ck_api *api
+	user    uintptr // void *user: free for the body
+	value   uintptr // the word the last resume or yield passed
+	status  uintptr // generation<<2 | st*
+	ctx     uintptr // the coroutine's context while it is suspended
+	caller  uintptr // the resumer's context while it runs
+	fn      uintptr // uintptr_t (*fn)(ck_coroutine *, uintptr_t)
+	arg     uintptr // fn's second argument
+	stackLo uintptr // lowest usable stack address; the canary word lives there
+	canary  uintptr // the value the canary word must hold
+	prev    uintptr // the thread's current coroutine before this resume
+	stackHi uintptr // top of the stack (this record sits just below it)
+	trapOp  uintptr // kernel trap of a native task: op code
+	trapA   uintptr // first operand
+	trapB   uintptr // second operand
+	inPtr   uintptr // where yield wants the next resume's word (or 0)
+	inTrap  uintptr // 1 while suspended in trap: the resume word is trap's result
+	started uintptr // 1 once the body has been entered
 }
+
+// threadBlock is the per-thread block, reached through a pthread key.
+type threadBlock struct {
+	current uintptr // innermost running coroutine on this thread
+	cbTop   uintptr // innermost callback in progress (a cbRecord on its caller's stack)
+	alt     uintptr // the signal stack installed for this thread, or 0
+	_       [5]uintptr
+}
+
+// cbRecord is what callbackCommon pushes on the thread block for the
+// duration of a callback: the outer record, and the outermost coroutine
+// whose frames lie below the callback (0 when it was not called on a
+// coroutine stack). A panic that leaves the callback abandons exactly the
+// coroutines from the thread's current one down to that one.
+type cbRecord struct {
+	prev     uintptr
+	boundary uintptr
+}
+
+// resumeArgs is one Go Resume's argument block, on the resuming
+// goroutine's stack: nothing of one call lives in the shared record until
+// the call has claimed the coroutine.
+type resumeArgs struct {
+	co     uintptr // *coro
+	in     uintptr
+	expect uintptr // the status word the claim expects: generation | stSuspended, or | stClosed for a cancel
+	flags  uintptr // resumeCancel for Close's cancel
+}
+
+// resumeCore's flags.
+const (
+	resumeCancel = 1 // the waiting yield or trap returns CK_ECANCELED; the coroutine stays closed
+	resumeGo     = 2 // the caller publishes the status (Go, after reading co->value)
+)
+
+// storeRelease stores v at p with release order (assembly).
+//
+//go:noescape
+func storeRelease(p *uintptr, v uintptr)
 
 const coroSize = unsafe.Sizeof(coro{})
 
@@ -129,19 +216,21 @@ type apiTable struct {
 }
 
 // APIVersion is CK_API_VERSION in corokernel.h.
-const APIVersion = 1
+const APIVersion = 2
 
 var api = apiTable{
 	version: APIVersion,
 	size:    uint32(unsafe.Sizeof(apiTable{})),
-	yield:   yieldPC(),
-	resume:  resumePC(),
-	current: currentPC(),
+	yield:   entries[eYield],
+	resume:  entries[eResume],
+	current: entries[eCurrent],
+	trap:    entries[eNoTrap],
 }
 
 var (
-	goResumeFn = goResumePC()
-	coEntryFn  = coEntryPC()
+	goResumeFn   = entries[eGoResume]
+	goCbUnwindFn = entries[eGoCbUnwind]
+	coEntryFn    = entries[eCoEntry]
 )
 
 // API returns the address of the ck_api table that every body receives
@@ -156,20 +245,45 @@ func API() unsafe.Pointer { return unsafe.Pointer(&api) }
 //go:noescape
 func cgocall(fn uintptr, arg unsafe.Pointer) int32
 
-// Implemented in assembly with the C ABI; declared here for vet only.
+// The C-ABI entry points, implemented in assembly and declared here for
+// vet only: none may be called from Go. Their addresses are in entries,
+// filled by the assembly's addrs, the one way this package takes an
+// assembly function's address (a Go func value of an assembly function
+// points at an ABI wrapper, not at the entry).
 func resume()
 func yield()
 func current()
+func trap()
+func noTrap()
 func goResume()
+func goCycle()
+func goCbUnwind()
+func coEntry()
 func callbackCommon()
+func threadDestroy()
+func thunkTable()
+func segvHandler()
 
-// Implemented in assembly with Go's ABI0.
-func resumePC() uintptr
-func yieldPC() uintptr
-func currentPC() uintptr
-func goResumePC() uintptr
-func coEntryPC() uintptr
-func callbackCommonPC() uintptr
+// Indices of entries; the assembly reads them from go_asm.h.
+const (
+	eResume = iota
+	eYield
+	eCurrent
+	eTrap
+	eNoTrap
+	eGoResume
+	eGoCycle
+	eGoCbUnwind
+	eCoEntry
+	eThreadDestroy
+	eThunkTable
+	eSegvHandler
+	nEntries
+)
+
+func addrs(dst *[nEntries]uintptr)
+
+var entries = func() (e [nEntries]uintptr) { addrs(&e); return }()
 
 // Option configures New.
 type Option func(*config)
@@ -187,24 +301,39 @@ func WithStackSize(n int) Option { return func(c *config) { c.size = n } }
 
 // WithStack runs the coroutine on s instead of a stack of its own. The
 // stack stays the caller's: Close releases it for another coroutine but
-// does not free it. A stack serves one live coroutine at a time.
+// does not free it. A stack serves one live coroutine at a time; it must
+// not be freed while another goroutine may still call a method of a
+// coroutine that used it.
 func WithStack(s *Stack) Option { return func(c *config) { c.stack = s } }
 
 // WithName names the coroutine in error messages and in the stack
 // overflow report (default "coroutine #N").
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
-var nextID atomic.Uint64
+var (
+	nextID  atomic.Uint64
+	nextGen atomic.Uintptr
+)
 
-// Coroutine is a stackful coroutine running native code. Its methods are
-// not safe for concurrent use, except that a racing Resume is refused with
-// ErrRunning rather than entering the coroutine twice.
+// Coroutine is a stackful coroutine running native code. Its methods may
+// be called from several goroutines at once: a Resume or Close that races
+// another one is refused with ErrRunning and does not disturb the winner.
 type Coroutine struct {
-	co    *coro
-	stack *Stack
-	own   bool // the stack was allocated by New and is freed by Close
-	name  string
-	clean runtime.Cleanup
+	co   *coro
+	gen  uintptr // generation bits of the status word
+	name string
+	l    *life
+}
+
+// life is what the garbage collector's cleanup of a Coroutine needs; it
+// must not point back at the Coroutine.
+type life struct {
+	co       *coro
+	gen      uintptr
+	stack    *Stack
+	own      bool // the stack was allocated by New and is freed with the coroutine
+	closed   atomic.Bool
+	exported atomic.Bool // C() was taken: only Close frees the stack
 }
 
 // New creates a suspended coroutine whose first Resume calls the C-ABI
@@ -217,29 +346,31 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	c := &Coroutine{name: cfg.name}
+	c := &Coroutine{name: cfg.name, l: &life{}}
 	if c.name == "" {
 		c.name = fmt.Sprintf("coroutine #%d", nextID.Add(1))
 	}
+	l := c.l
 	if cfg.stack != nil {
 		if err := cfg.stack.acquire(); err != nil {
 			return nil, err
 		}
-		c.stack = cfg.stack
+		l.stack = cfg.stack
 	} else {
 		s, err := NewStack(cfg.size)
 		if err != nil {
 			return nil, err
 		}
 		s.inUse = true
-		c.stack, c.own = s, true
+		l.stack, l.own = s, true
 	}
-	s := c.stack
+	s := l.stack
 	s.label(c.name)
 
 	// The record sits at the very top of the stack; the first frame goes
 	// below it.
 	c.co = (*coro)(unsafe.Pointer(&s.mem[len(s.mem)-int(coroSize)]))
+	c.gen = nextGen.Add(1) << 2
 	table := &api
 	if cfg.trapping {
 		table = &trapAPI
@@ -248,35 +379,58 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 		api:     uintptr(unsafe.Pointer(table)),
 		fn:      fn,
 		arg:     arg,
-		status:  uintptr(Suspended),
+		status:  c.gen | stSuspended,
 		stackLo: s.lo(),
 		canary:  s.canary,
 		stackHi: s.hi(),
 	}
 	c.co.ctx = uintptr(corokernel.MakeContext(uintptr(unsafe.Pointer(c.co)), uintptr(s.Size()), coEntryFn))
-	if c.own {
-		c.clean = runtime.AddCleanup(c, func(s *Stack) { s.inUse = false; s.Free() }, s)
-	}
+	l.co, l.gen = c.co, c.gen
+	runtime.AddCleanup(c, (*life).collect, l)
 	return c, nil
 }
 
 // Resume runs the coroutine until its body yields or returns, passing in:
 // a fresh body finds it in co->value, a suspended one receives it from
-// yield. It returns the word the body yielded, or its return value (the
-// coroutine is then Dead). Resuming a dead coroutine returns ErrDead, a
-// running one (from a callback inside its own body, or racing from another
-// goroutine) ErrRunning, a closed one ErrClosed; a clobbered stack canary
-// returns a *StackError.
-func (c *Coroutine) Resume(in uintptr) (uintptr, error) {
+// yield. done reports whether the body returned: out is then its return
+// value and the coroutine is Dead; otherwise out is the word it yielded.
+//
+// Resuming a dead coroutine returns ErrDead, a running one (from a
+// callback inside its own body, or racing from another goroutine)
+// ErrRunning, a closed one ErrClosed; a clobbered stack canary returns a
+// *StackError. A panic in a Go callback of the body goes on up through
+// Resume, leaving the coroutine Dead.
+func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
+	if c.l.closed.Load() {
+		return 0, false, ErrClosed
+	}
 	co := c.co
-	if co == nil {
-		return 0, ErrClosed
+	a := resumeArgs{co: uintptr(unsafe.Pointer(co)), in: in, expect: c.gen | stSuspended}
+	r := cgocall(goResumeFn, unsafe.Pointer(&a))
+	// The coroutine is still ours (running) until the status is published:
+	// read its word first.
+	switch r {
+	case ckOK:
+		out = co.value
+		storeRelease(&co.status, c.gen|stSuspended)
+		return out, false, nil
+	case ckDone:
+		out = co.value
+		storeRelease(&co.status, c.gen|stDead)
+		return out, true, nil
+	case ckEStack:
+		storeRelease(&co.status, c.gen|stDead)
 	}
-	co.value = in
-	if r := cgocall(goResumeFn, unsafe.Pointer(co)); r != ckOK && r != ckDone {
-		return 0, c.codeErr(r)
-	}
-	return co.value, nil
+	return 0, false, c.codeErr(r)
+}
+
+// ResumePtr is Resume for a body that yields or returns a pointer (to C
+// memory: the Go garbage collector does not know it): out converted to
+// unsafe.Pointer, which a conversion of Resume's uintptr in the caller
+// would make go vet flag.
+func (c *Coroutine) ResumePtr(in uintptr) (out unsafe.Pointer, done bool, err error) {
+	w, done, err := c.Resume(in)
+	return *(*unsafe.Pointer)(unsafe.Pointer(&w)), done, err
 }
 
 // codeErr is the error for a failed resume's code.
@@ -286,6 +440,8 @@ func (c *Coroutine) codeErr(r int32) error {
 		return ErrDead
 	case ckERunning:
 		return ErrRunning
+	case ckEClosed:
+		return ErrClosed
 	case ckEStack:
 		return &StackError{Name: c.name}
 	}
@@ -295,35 +451,99 @@ func (c *Coroutine) codeErr(r int32) error {
 // Status reports whether the coroutine is suspended, running or dead. A
 // closed coroutine is dead.
 func (c *Coroutine) Status() Status {
-	if c.co == nil {
+	if c.l.closed.Load() {
 		return Dead
 	}
-	return Status(atomic.LoadUintptr(&c.co.status))
+	w := atomic.LoadUintptr(&c.co.status)
+	if w&^stMask != c.gen {
+		return Dead
+	}
+	switch w & stMask {
+	case stSuspended:
+		return Suspended
+	case stRunning:
+		return Running
+	}
+	return Dead
 }
 
 // Name returns the coroutine's name.
 func (c *Coroutine) Name() string { return c.name }
 
 // C returns the coroutine's struct ck_coroutine, for C code that resumes
-// it through co->api->resume. It is valid until Close.
-func (c *Coroutine) C() unsafe.Pointer { return unsafe.Pointer(c.co) }
+// it through co->api->resume. It is valid until Close. Once C has taken
+// it, the garbage collector no longer frees the coroutine's stack: only
+// Close does.
+func (c *Coroutine) C() unsafe.Pointer {
+	if !c.l.exported.Load() {
+		c.l.exported.Store(true)
+	}
+	return unsafe.Pointer(c.co)
+}
 
-// Close releases the stack of a suspended or dead coroutine; a suspended
-// body is abandoned where it stopped (native frames cannot be unwound).
-// Closing a running coroutine returns ErrRunning, closing twice ErrClosed.
+// Close releases the coroutine's stack. A body suspended in yield is first
+// resumed once more with yield returning CK_ECANCELED (and trap, in a
+// kernel task, the same code), so that it can release what it holds and
+// return; one that yields again is abandoned where it stands. A body that
+// was never started is not run. Closing a running coroutine returns
+// ErrRunning, closing twice ErrClosed.
 func (c *Coroutine) Close() error {
-	if c.co == nil {
-		return ErrClosed
+	co := c.co
+	var state uintptr
+	for {
+		w := atomic.LoadUintptr(&co.status)
+		if w&^stMask != c.gen {
+			return ErrClosed
+		}
+		switch state = w & stMask; state {
+		case stRunning:
+			return ErrRunning
+		case stClosed:
+			return ErrClosed
+		}
+		if atomic.CompareAndSwapUintptr(&co.status, w, c.gen|stClosed) {
+			break
+		}
 	}
-	if c.Status() == Running {
-		return ErrRunning
+	if state == stSuspended && co.started != 0 {
+		a := resumeArgs{co: uintptr(unsafe.Pointer(co)), expect: c.gen | stClosed, flags: resumeCancel}
+		if r := cgocall(goResumeFn, unsafe.Pointer(&a)); r == ckOK || r == ckDone || r == ckEStack {
+			storeRelease(&co.status, c.gen|stClosed)
+		}
 	}
-	c.co = nil
-	s := c.stack
-	s.inUse = false
-	if c.own {
-		c.clean.Stop()
-		return s.Free()
-	}
+	c.l.closed.Store(true)
+	c.l.release()
 	return nil
+}
+
+// release gives the stack back: to the pool, with its pages returned to
+// the system, or, when the pool is full, to the system (retire).
+func (l *life) release() {
+	s := l.stack
+	s.inUse = false
+	if !l.own {
+		return
+	}
+	if !s.pool() {
+		s.retire()
+	}
+}
+
+// collect is the garbage collector's cleanup of a Coroutine.
+func (l *life) collect() {
+	if l.closed.Load() {
+		return
+	}
+	// Dropped without Close. A coroutine C may still hold or that is
+	// running keeps its stack; any other is closed here, without a cancel
+	// (no goroutine may run a body from a cleanup).
+	if l.exported.Load() {
+		return
+	}
+	w := atomic.LoadUintptr(&l.co.status)
+	if w&stMask == stRunning || w&^stMask != l.gen || !atomic.CompareAndSwapUintptr(&l.co.status, w, l.gen|stClosed) {
+		return
+	}
+	l.closed.Store(true)
+	l.release()
 }

@@ -23,10 +23,10 @@ func ExampleNew() {
 	}
 	defer c.Close()
 	for c.Status() != ctx.Dead {
-		v, err := c.Resume(0)
+		v, _, err := c.Resume(0)
 		fmt.Println(v, c.Status(), err)
 	}
-	_, err = c.Resume(0)
+	_, _, err = c.Resume(0)
 	fmt.Println(errors.Is(err, ctx.ErrDead))
 	// Output:
 	// 0 suspended <nil>
@@ -39,18 +39,20 @@ func ExampleNew() {
 // A Go function called from native code running on a coroutine stack. The
 // body is cabi.Call6, which calls a[0](a[1], ..., a[6]) and returns the
 // result.
+var addArgs [7]uintptr // native code reads it by address: a global never moves
+
 func ExampleNewCallback() {
 	add, err := ctx.NewCallback(func(a, b uintptr) uintptr { return a + b })
 	if err != nil {
 		panic(err)
 	}
-	args := [7]uintptr{add, 40, 2}
-	c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(&args)))
+	addArgs = [7]uintptr{add, 40, 2}
+	c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(&addArgs)))
 	if err != nil {
 		panic(err)
 	}
 	defer c.Close()
-	v, err := c.Resume(0)
+	v, _, err := c.Resume(0)
 	fmt.Println(v, err)
 	// Output: 42 <nil>
 }

@@ -51,8 +51,9 @@ func comparisons(xs []int32) iter.Seq[*Comparison] {
 		pin.Pin(&xs[0])
 		defer pin.Unpin()
 		base := uintptr(unsafe.Pointer(&xs[0]))
-		args := [7]uintptr{qsort, base, uintptr(len(xs)), 4, cabi.CmpYield}
-		c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(&args)))
+		args := &[7]uintptr{qsort, base, uintptr(len(xs)), 4, cabi.CmpYield}
+		pin.Pin(args)
+		c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(args)))
 		if err != nil {
 			panic(err)
 		}
@@ -60,7 +61,7 @@ func comparisons(xs []int32) iter.Seq[*Comparison] {
 		var cm Comparison
 		in := uintptr(0)
 		for {
-			out, err := c.Resume(in)
+			out, _, err := c.Resume(in)
 			if err != nil {
 				panic(err)
 			}
@@ -156,7 +157,7 @@ func TestProfileAndSignals(t *testing.T) {
 	}()
 	c := mustNew(t, cabi.Count, 0)
 	for i := uintptr(0); i < 2_000_000; i++ {
-		if v, err := c.Resume(0); err != nil || v != i {
+		if v, _, err := c.Resume(0); err != nil || v != i {
 			t.Fatalf("resume %d = %d, %v", i, v, err)
 		}
 	}
@@ -176,7 +177,7 @@ func TestProfileAndSignals(t *testing.T) {
 	if b := prof.Bytes(); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Errorf("no CPU profile written (%d bytes)", len(b))
 	}
-	if _, err := c.Resume(0); err != nil && !errors.Is(err, ctx.ErrDead) {
+	if _, _, err := c.Resume(0); err != nil && !errors.Is(err, ctx.ErrDead) {
 		t.Fatal(err)
 	}
 }

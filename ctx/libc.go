@@ -15,6 +15,7 @@ var (
 	pthreadSetspecific uintptr
 	libcCalloc         uintptr
 	libcFree           uintptr
+	libcSigaltstack    uintptr
 	tlsKey             uintptr // pthread_key_t of the per-thread block
 )
 
@@ -38,9 +39,11 @@ func init() {
 	pthreadSetspecific = mustSym("pthread_setspecific")
 	libcCalloc = mustSym("calloc")
 	libcFree = mustSym("free")
-	// The key's destructor frees a thread's block when the thread exits.
+	libcSigaltstack = mustSym("sigaltstack")
+	// The key's destructor (threadDestroy) frees a thread's block, and the
+	// signal stack it may have installed, when the thread exits.
 	var key uint64
-	if r, _, _ := purego.SyscallN(mustSym("pthread_key_create"), uintptr(unsafe.Pointer(&key)), libcFree); r != 0 {
+	if r, _, _ := purego.SyscallN(mustSym("pthread_key_create"), uintptr(unsafe.Pointer(&key)), entries[eThreadDestroy]); r != 0 {
 		panic(fmt.Sprintf("ctx: pthread_key_create failed: errno %d", r))
 	}
 	tlsKey = uintptr(key)

@@ -42,10 +42,6 @@ var (
 	segvPageSize = uintptr(pageSize)
 )
 
-// Implemented in assembly with the C ABI (void h(int, siginfo_t *, void *)).
-func segvHandler()
-func segvHandlerPC() uintptr
-
 func installOverflowReporter() {
 	overflowOnce.Do(func() {
 		sigaction := mustSym("sigaction")
@@ -58,7 +54,7 @@ func installOverflowReporter() {
 		}
 		oldSegvHandler = old.handler
 		nw := old
-		nw.handler = segvHandlerPC()
+		nw.handler = entries[eSegvHandler]
 		nw.flags = saSiginfo | saOnstack | saRestart
 		nw.restorer = 0
 		purego.SyscallN(sigaction, sigSEGV, uintptr(unsafe.Pointer(&nw)), 0)

@@ -11,7 +11,7 @@
 // mapping holds. Then one raw write(2) and the jump.
 
 #include "textflag.h"
-#include "co_asm.h"
+#include "go_asm.h"
 
 #define HDR_MAGIC	$0x636b677561726421
 #define SYS_write	1
@@ -32,13 +32,13 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	CALL	AX
 	TESTQ	AX, AX
 	JZ	chain
-	MOVQ	TB_CURRENT(AX), AX
+	MOVQ	threadBlock_current(AX), AX
 	TESTQ	AX, AX
 	JZ	chain
 
 	// Is the faulting address (siginfo si_addr, offset 16) in its guard
 	// page, [stack low - page, stack low)?
-	MOVQ	CO_STACKLO(AX), CX
+	MOVQ	coro_stackLo(AX), CX
 	MOVQ	·segvPageSize(SB), R8
 	MOVQ	CX, R9
 	SUBQ	R8, R9
@@ -67,8 +67,3 @@ chain:
 	POPQ	DI
 	MOVQ	·oldSegvHandler(SB), AX
 	JMP	AX
-
-TEXT ·segvHandlerPC(SB), NOSPLIT, $0-8
-	MOVQ	$·segvHandler(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET

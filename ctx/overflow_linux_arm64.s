@@ -12,7 +12,7 @@
 // mapping holds. Then one raw write(2) and the jump.
 
 #include "textflag.h"
-#include "co_asm.h"
+#include "go_asm.h"
 
 #define SYS_write	64
 
@@ -32,12 +32,12 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	(R9), R9
 	BL	(R9)
 	CBZ	R0, chain
-	MOVD	TB_CURRENT(R0), R0
+	MOVD	threadBlock_current(R0), R0
 	CBZ	R0, chain
 
 	// Is the faulting address (siginfo si_addr, offset 16) in its guard
 	// page, [stack low - page, stack low)?
-	MOVD	CO_STACKLO(R0), R3
+	MOVD	coro_stackLo(R0), R3
 	MOVD	$·segvPageSize(SB), R4
 	MOVD	(R4), R4
 	SUB	R4, R3, R5
@@ -68,8 +68,3 @@ chain:
 	MOVD	$·oldSegvHandler(SB), R9
 	MOVD	(R9), R9
 	JMP	(R9)
-
-TEXT ·segvHandlerPC(SB), NOSPLIT, $0-8
-	MOVD	$·segvHandler(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET

@@ -1,10 +1,13 @@
 package ctx
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -23,7 +26,16 @@ var (
 	ErrStackSize  = fmt.Errorf("ctx: stack size must be between %d and %d bytes", MinStackSize, MaxStackSize)
 	ErrStackInUse = errors.New("ctx: stack is in use by a coroutine")
 	ErrStackFreed = errors.New("ctx: stack already freed")
+	// ErrMapLimit is returned by NewStack (and New) when one more stack
+	// would leave less than MapHeadroom of the system's memory mappings
+	// (vm.max_map_count) free: past that, the process could no longer
+	// create threads or grow its heap.
+	ErrMapLimit = errors.New("ctx: too many memory mappings: one more stack would leave too little headroom below vm.max_map_count")
 )
+
+// MapHeadroom is how many memory mappings NewStack leaves free below the
+// system's limit, for threads, the Go heap and libraries.
+const MapHeadroom = 4096
 
 // Stack is an mmap'd coroutine stack. Its mapping, from low addresses up:
 //
@@ -51,6 +63,10 @@ const (
 	hdrMsg    = 24
 )
 
+// mapsPerStack is how many memory mappings one stack can take: the header,
+// the guard page and the stack (the kernel may merge neighbours).
+const mapsPerStack = 3
+
 var (
 	pageSize  = unix.Getpagesize()
 	canaryKey uintptr
@@ -59,7 +75,28 @@ var (
 		sync.Mutex
 		free map[int][]*Stack
 	}
+
+	// maps counts the process's memory mappings against the limit: an
+	// estimate, others + ours, recounted from /proc/self/maps whenever it
+	// says the limit is near.
+	maps struct {
+		sync.Mutex
+		limit  int // vm.max_map_count, 0 if unknown
+		others int // mappings that are not ours, as last counted
+		ours   int // mappings of stacks and retired record pages
+	}
+
+	// limbo holds the record pages of the last retired stacks (retire), a
+	// bounded FIFO: a page leaves it, and is unmapped, limboSize retires
+	// later.
+	limbo struct {
+		sync.Mutex
+		pages [limboSize][]byte
+		next  int
+	}
 )
+
+const limboSize = 256
 
 // poolPerSize bounds how many freed stacks of one size are kept for reuse;
 // the rest are unmapped, so a burst of coroutines does not pin memory.
@@ -69,6 +106,43 @@ func init() {
 	var b [8]byte
 	rand.Read(b[:])
 	canaryKey = uintptr(binary.LittleEndian.Uint64(b[:])) | 1
+	if t, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+		maps.limit, _ = strconv.Atoi(string(bytes.TrimSpace(t)))
+	}
+}
+
+// countMaps returns the number of the process's memory mappings, or -1.
+func countMaps() int {
+	t, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return -1
+	}
+	return bytes.Count(t, []byte{'\n'})
+}
+
+// reserveMaps accounts for one more stack, or returns ErrMapLimit.
+func reserveMaps() error {
+	maps.Lock()
+	defer maps.Unlock()
+	if maps.limit > 0 && maps.others+maps.ours+mapsPerStack+MapHeadroom > maps.limit {
+		n := countMaps()
+		if n < 0 {
+			return nil
+		}
+		maps.others = n - maps.ours
+		if n+mapsPerStack+MapHeadroom > maps.limit {
+			return fmt.Errorf("%w (%d of %d in use)", ErrMapLimit, n, maps.limit)
+		}
+	}
+	maps.ours += mapsPerStack
+	return nil
+}
+
+// unreserveMaps takes n mappings off the count.
+func unreserveMaps(n int) {
+	maps.Lock()
+	maps.ours -= n
+	maps.Unlock()
 }
 
 // NewStack returns a stack of at least size bytes, rounded up to whole
@@ -91,12 +165,18 @@ func NewStack(size int) (*Stack, error) {
 	}
 	pool.Unlock()
 
-	mem, err := unix.Mmap(-1, 0, 2*pageSize+size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err := reserveMaps(); err != nil {
+		return nil, err
+	}
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(2*pageSize+size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
+		unreserveMaps(mapsPerStack)
 		return nil, fmt.Errorf("ctx: mmap of a %d-byte stack: %w", size, err)
 	}
+	mem := unsafe.Slice((*byte)(p), 2*pageSize+size)
 	if err := unix.Mprotect(mem[pageSize:2*pageSize], unix.PROT_NONE); err != nil {
-		unix.Munmap(mem)
+		munmap(mem)
+		unreserveMaps(mapsPerStack)
 		return nil, fmt.Errorf("ctx: mprotect of the guard page: %w", err)
 	}
 	s := &Stack{mem: mem, size: size}
@@ -109,9 +189,10 @@ func NewStack(size int) (*Stack, error) {
 // Size returns the usable size of the stack in bytes.
 func (s *Stack) Size() int { return s.size }
 
-// Free returns the stack to the pool, or unmaps it when the pool is full.
-// Freeing a stack that a live coroutine uses returns ErrStackInUse;
-// freeing twice returns ErrStackFreed.
+// Free returns the stack to the pool, its pages given back to the system,
+// or unmaps it when the pool is full. Freeing a stack that a live
+// coroutine uses returns ErrStackInUse; freeing twice returns
+// ErrStackFreed.
 func (s *Stack) Free() error {
 	if s.freed {
 		return ErrStackFreed
@@ -119,19 +200,68 @@ func (s *Stack) Free() error {
 	if s.inUse {
 		return ErrStackInUse
 	}
+	if !s.pool() {
+		return s.unmap()
+	}
+	return nil
+}
+
+// pool marks the stack freed and keeps it for reuse, reporting false when
+// the pool for its size is full (the stack is then the caller's to unmap).
+// The pages a body touched are given back (MADV_DONTNEED), except the
+// top page, the record's, which the next New rewrites at once.
+func (s *Stack) pool() bool {
 	s.freed = true
 	pool.Lock()
 	if pool.free == nil {
 		pool.free = make(map[int][]*Stack)
 	}
-	if len(pool.free[s.size]) < poolPerSize {
-		pool.free[s.size] = append(pool.free[s.size], s)
+	if len(pool.free[s.size]) >= poolPerSize {
 		pool.Unlock()
-		return nil
+		return false
 	}
 	pool.Unlock()
-	return unix.Munmap(s.mem)
+	unix.Madvise(s.mem[2*pageSize:len(s.mem)-pageSize], unix.MADV_DONTNEED)
+	pool.Lock()
+	pool.free[s.size] = append(pool.free[s.size], s)
+	pool.Unlock()
+	return true
 }
+
+// unmap gives the stack's mapping back to the system.
+func (s *Stack) unmap() error {
+	s.freed = true
+	err := munmap(s.mem)
+	unreserveMaps(mapsPerStack)
+	return err
+}
+
+// retire unmaps a closed coroutine's stack that the pool has no room for,
+// all but its top page, the record's, whose memory it gives back: a stale
+// claim (a Resume that raced the Close) then reads zeros, another
+// generation, and fails instead of touching unmapped memory. The page
+// waits in the limbo for limboSize later retires before it is unmapped.
+func (s *Stack) retire() {
+	s.freed = true
+	top := len(s.mem) - pageSize
+	munmap(s.mem[:top])
+	page := s.mem[top:]
+	unix.Madvise(page, unix.MADV_DONTNEED)
+	unreserveMaps(mapsPerStack - 1)
+	limbo.Lock()
+	old := limbo.pages[limbo.next]
+	limbo.pages[limbo.next] = page
+	limbo.next = (limbo.next + 1) % limboSize
+	limbo.Unlock()
+	if old != nil {
+		munmap(old)
+		unreserveMaps(1)
+	}
+}
+
+// munmap unmaps the pages of b, which may be part of a mapping
+// (unix.Munmap takes only whole mappings it made itself).
+func munmap(b []byte) error { return unix.MunmapPtr(unsafe.Pointer(&b[0]), uintptr(len(b))) }
 
 func (s *Stack) acquire() error {
 	switch {

@@ -2,6 +2,7 @@ package ctx
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -9,32 +10,17 @@ import (
 // that calls co->api->trap(co, op, a, b) records a trap and yields, and a
 // Ring resumes many such coroutines in turn without leaving native code.
 
-// ckENotTask is what ck_trap returns outside a trapping coroutine.
-const ckENotTask = -1
-
 var (
 	trapAPI = apiTable{
 		version: APIVersion,
 		size:    uint32(unsafe.Sizeof(apiTable{})),
-		yield:   yieldPC(),
-		resume:  resumePC(),
-		current: currentPC(),
-		trap:    trapPC(),
+		yield:   entries[eYield],
+		resume:  entries[eResume],
+		current: entries[eCurrent],
+		trap:    entries[eTrap],
 	}
-	goCycleFn = goCyclePC()
+	goCycleFn = entries[eGoCycle]
 )
-
-func init() { api.trap = noTrapPC() }
-
-// Implemented in assembly with the C ABI; declared here for vet only.
-func trap()
-func noTrap()
-func goCycle()
-
-// Implemented in assembly with Go's ABI0.
-func trapPC() uintptr
-func noTrapPC() uintptr
-func goCyclePC() uintptr
 
 // Trapping gives the coroutine the trapping API table: its body's
 // co->api->trap(co, op, a, b) records the trap, yields 0, and returns the
@@ -44,10 +30,10 @@ func Trapping() Option { return func(c *config) { c.trapping = true } }
 // Trap returns the trap the body recorded before its last yield and clears
 // it; op is 0 when the body yielded without trapping.
 func (c *Coroutine) Trap() (op uint32, a, b uintptr) {
-	co := c.co
-	if co == nil {
+	if c.l.closed.Load() {
 		return 0, 0, 0
 	}
+	co := c.co
 	op, a, b = uint32(co.trapOp), co.trapA, co.trapB
 	co.trapOp, co.trapA, co.trapB = 0, 0, 0
 	return op, a, b
@@ -59,6 +45,7 @@ func (c *Coroutine) Trap() (op uint32, a, b uintptr) {
 type Ring struct {
 	cos    []unsafe.Pointer // the records, read by goCycle
 	owners []*Coroutine
+	args   *cycleArgs // goCycle's argument block: in the heap, since a Go callback may move a goroutine stack
 }
 
 // Reset empties the ring, keeping its storage.
@@ -105,15 +92,20 @@ func (r *Ring) Cycle(start, max int, pass uint32) (i, count int, more bool, err 
 		return start, 0, false, fmt.Errorf("ctx: Cycle start %d outside a ring of %d", start, len(r.cos))
 	}
 	for _, c := range r.owners {
-		if c.co == nil {
+		if c.l.closed.Load() {
 			return start, 0, false, ErrClosed
 		}
 	}
-	a := cycleArgs{
+	if r.args == nil {
+		r.args = new(cycleArgs)
+	}
+	a := r.args
+	*a = cycleArgs{
 		ring: unsafe.Pointer(&r.cos[0]), n: uintptr(len(r.cos)),
 		start: uintptr(start), max: uintptr(max), pass: uintptr(pass),
 	}
-	cgocall(goCycleFn, unsafe.Pointer(&a))
+	cgocall(goCycleFn, unsafe.Pointer(a))
+	runtime.KeepAlive(r)
 	i, count = int(a.i), int(a.count)
 	switch a.code {
 	case cycleMore:
@@ -123,5 +115,3 @@ func (r *Ring) Cycle(start, max int, pass uint32) (i, count int, more bool, err 
 	}
 	return i, count, false, r.owners[i].codeErr(int32(a.code))
 }
-
-const cycleMore = 2

@@ -21,7 +21,7 @@ func trapper(t *testing.T, ops []uint32, opts ...ctx.Option) *ctx.Coroutine {
 
 func TestTrap(t *testing.T) {
 	c := trapper(t, []uint32{7, 8, 0})
-	if v, err := c.Resume(0); err != nil || v != 0 {
+	if v, _, err := c.Resume(0); err != nil || v != 0 {
 		t.Fatalf("first trap: %d, %v", v, err)
 	}
 	if op, a, b := c.Trap(); op != 7 || a != 0 || b != 0 {
@@ -34,14 +34,14 @@ func TestTrap(t *testing.T) {
 	if op, a, b := c.Trap(); op != 8 || a != 1 || b != 40 {
 		t.Fatalf("second Trap() = %d, %d, %d; want 8, 1, 40", op, a, b)
 	}
-	v, err := c.Resume(2)
+	v, _, err := c.Resume(2)
 	if err != nil || v != 42 || c.Status() != ctx.Dead {
 		t.Fatalf("end: %d, %v, %v; want the sum 42, dead", v, err, c.Status())
 	}
 
 	// Without Trapping, trap returns -1 and does not yield.
 	p := mustNew(t, cabi.TrapSeq, uintptr(unsafe.Pointer(&[]uint32{5, 0}[0])))
-	if v, err := p.Resume(0); err != nil || int64(v) != -1 || p.Status() != ctx.Dead {
+	if v, _, err := p.Resume(0); err != nil || int64(v) != -1 || p.Status() != ctx.Dead {
 		t.Fatalf("trap from a plain coroutine: %d, %v, %v; want -1 and dead", int64(v), err, p.Status())
 	}
 	// Outside any coroutine: -1.

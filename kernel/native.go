@@ -68,18 +68,18 @@ func (b *nativeBody) resume(t *task, r int64) Trap {
 		panic(err)
 	}
 	b.started = true
-	out, err := c.Resume(uintptr(r))
-	return b.trap(out, err)
+	out, done, err := c.Resume(uintptr(r))
+	return b.trap(out, done, err)
 }
 
 // trap is the trap the body made when its coroutine last stopped, having
-// passed out or failed with err.
-func (b *nativeBody) trap(out uintptr, err error) Trap {
+// passed out (returned it, when done) or failed with err.
+func (b *nativeBody) trap(out uintptr, done bool, err error) Trap {
 	if err != nil {
 		b.close()
 		panic(err)
 	}
-	if b.c.Status() == ctx.Dead {
+	if done {
 		b.close()
 		return Trap{Op: OpExit, A: out}
 	}
@@ -95,19 +95,11 @@ func (b *nativeBody) trap(out uintptr, err error) Trap {
 	return Trap{Op: Op(op), A: a, B: x}
 }
 
-// kill resumes a started body with CodeKilled, so that the trap it waits
-// in returns that code and it can clean up and return; if it traps again
+// kill closes the body's coroutine: Close resumes a started body once
+// more with the trap it waits in returning CK_ECANCELED, which is
+// CodeKilled, so that it can clean up and return; if it traps again
 // instead, it is abandoned. Either way its stack is freed.
-func (b *nativeBody) kill(t *task) {
-	if b.c == nil {
-		return
-	}
-	if b.started && b.c.Status() == ctx.Suspended {
-		killed := CodeKilled
-		b.c.Resume(uintptr(killed))
-	}
-	b.close()
-}
+func (b *nativeBody) kill(t *task) { b.close() }
 
 func (b *nativeBody) close() {
 	if b.c != nil {
@@ -167,8 +159,8 @@ func (k *Kernel) runNative() {
 	b := t.nat
 	b.started = true
 	t.state = sRunning
-	k.cur = t            // a panic in trap (a failed coroutine) ends t, as in run
-	tr := b.trap(0, err) // a top-level task's exit value is not kept
+	k.cur = t                                                    // a panic in trap (a failed coroutine) ends t, as in run
+	tr := b.trap(0, err == nil && b.c.Status() == ctx.Dead, err) // a top-level task's exit value is not kept
 	k.cur = nil
 	k.run(t, &tr)
 }

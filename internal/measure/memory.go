@@ -128,7 +128,7 @@ func ctxBytes(n int, fn, arg uintptr, opts ...ctx.Option) (float64, error) {
 			c, err := ctx.New(fn, arg, opts...)
 			if err == nil {
 				cs = append(cs, c)
-				_, err = c.Resume(0)
+				_, _, err = c.Resume(0)
 			}
 			if err != nil {
 				release()

@@ -247,7 +247,7 @@ func GoDriven(n int) (time.Duration, error) {
 	defer c.Close()
 	start := time.Now()
 	for i := range n {
-		if v, err := c.Resume(0); err != nil || v != uintptr(i) {
+		if v, _, err := c.Resume(0); err != nil || v != uintptr(i) {
 			return 0, fmt.Errorf("ctx: resume %d: %d, %v", i, v, err)
 		}
 	}
