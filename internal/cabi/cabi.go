@@ -23,6 +23,11 @@
 //	          returns n (or at once, the result, when a trap's result is negative)
 //	uintptr_t Trap1(ck_coroutine *co, uintptr_t t[2])  traps once, op t[0] with a = t[1];
 //	          returns the result
+//	int64_t   Echo(ck_coroutine *co, int64_t *last)     yields back every word it is resumed with
+//	          (first co->value); when a yield returns anything but CK_OK, stores the code at
+//	          last (if not NULL) and returns it
+//	void     *ThreadResume(struct { resume; co; out; code } *a)  a pthread start routine:
+//	          a->code = a->resume(a->co, 0, &a->out)
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -39,12 +44,14 @@ func trapSeq()
 func trapLoop()
 func yieldN()
 func trap1()
+func echo()
+func threadResume()
 
-func addrs(dst *[13]uintptr)
+func addrs(dst *[15]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1 uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume uintptr
 )
 
 // Word returns the machine word at addr, for reading what native code
@@ -58,8 +65,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [13]uintptr
+	var a [15]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1 =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]
 }

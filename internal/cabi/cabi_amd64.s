@@ -301,6 +301,55 @@ TEXT ·trap1(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	32(AX), AX
 	JMP	AX
 
+// echo(co, int64_t *last): yields back every word it is resumed with
+// (the first is co->value); when a yield returns anything but CK_OK it
+// stores that code at last (if not NULL) and returns it.
+TEXT ·echo(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = last, 0(SP) = v, yield's in; with the two pushes the
+	// slot realigns SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	SUBQ	$8, SP
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	MOVQ	16(BX), AX // co->value
+	MOVQ	AX, 0(SP)
+eloop:
+	// r = co->api->yield(co, v, &v)
+	MOVQ	BX, DI
+	MOVQ	0(SP), SI
+	LEAQ	0(SP), DX
+	MOVQ	0(BX), AX
+	MOVQ	8(AX), AX
+	CALL	AX
+	TESTL	AX, AX
+	JZ	eloop
+	MOVLQSX	AX, AX
+	TESTQ	R12, R12
+	JZ	2(PC)
+	MOVQ	AX, 0(R12)
+	ADDQ	$8, SP
+	POPQ	R12
+	POPQ	BX
+	RET
+
+// threadResume(struct { resume; co; out; code } *a), a pthread start
+// routine: a->code = a->resume(a->co, 0, &a->out); returns NULL.
+TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX keeps a; the push realigns SP.
+	PUSHQ	BX
+	MOVQ	DI, BX
+	MOVQ	8(BX), DI
+	XORL	SI, SI
+	LEAQ	16(BX), DX
+	MOVQ	0(BX), AX
+	CALL	AX
+	MOVLQSX	AX, AX
+	MOVQ	AX, 24(BX)
+	XORL	AX, AX
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -329,6 +378,10 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 88(DI)
 	MOVQ	$·trap1(SB), AX
 	MOVQ	AX, 96(DI)
+	MOVQ	$·echo(SB), AX
+	MOVQ	AX, 104(DI)
+	MOVQ	$·threadResume(SB), AX
+	MOVQ	AX, 112(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -283,6 +283,51 @@ TEXT ·trap1(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	32(R9), R9
 	JMP	(R9)
 
+// echo(co, int64_t *last): see cabi_amd64.s.
+TEXT ·echo(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 = co, X20 = last, 16(RSP) = v, yield's in; frame keeps LR.
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	MOVD	R30, 24(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	16(R19), R2 // co->value
+	MOVD	R2, 16(RSP)
+eloop:
+	// r = co->api->yield(co, v, &v)
+	MOVD	R19, R0
+	MOVD	16(RSP), R1
+	ADD	$16, RSP, R2
+	MOVD	0(R19), R9
+	MOVD	8(R9), R9
+	BL	(R9)
+	CBZW	R0, eloop
+	SXTW	R0, R0
+	CBZ	R20, 2(PC)
+	MOVD	R0, (R20)
+	LDP	0(RSP), (R19, R20)
+	MOVD	24(RSP), R30
+	ADD	$32, RSP
+	RET
+
+// threadResume(struct { resume; co; out; code } *a): see cabi_amd64.s.
+TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
+	// X19 keeps a; frame keeps LR.
+	SUB	$16, RSP
+	STP	(R19, R30), 0(RSP)
+	MOVD	R0, R19
+	MOVD	8(R19), R0
+	MOVD	$0, R1
+	ADD	$16, R19, R2
+	MOVD	0(R19), R9
+	BL	(R9)
+	SXTW	R0, R0
+	MOVD	R0, 24(R19)
+	MOVD	$0, R0
+	LDP	0(RSP), (R19, R30)
+	ADD	$16, RSP
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -311,6 +356,10 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 88(R0)
 	MOVD	$·trap1(SB), R1
 	MOVD	R1, 96(R0)
+	MOVD	$·echo(SB), R1
+	MOVD	R1, 104(R0)
+	MOVD	$·threadResume(SB), R1
+	MOVD	R1, 112(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16
