@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/kctx"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,10 +36,10 @@ type Kernel struct {
 	nio     int           // number of tasks in ReadWait/WriteWait
 	nextTID TID
 	seq     uint64
-	budget  int      // tasks to run before the next poll
-	cur     *task    // the task whose body runs now, for panics of step bodies
-	ring    ctx.Ring // native tasks run in one cycle (runNative)
-	tr      Trap     // the trap of a step body being handled
+	budget  int       // tasks to run before the next poll
+	cur     *task     // the task whose body runs now, for panics of step bodies
+	ring    kctx.Ring // native tasks run in one cycle (runNative); made on first use
+	tr      Trap      // the trap of a step body being handled
 	panics  map[TID]any
 
 	sweepTest time.Duration // tests: the epoll sweep interval

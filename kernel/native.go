@@ -3,7 +3,8 @@ package kernel
 import (
 	"fmt"
 
-	"github.com/corokernel/corokernel/ctx"
+	_ "github.com/corokernel/corokernel/ctx" // fills in kctx
+	"github.com/corokernel/corokernel/internal/kctx"
 )
 
 // Native returns a stackful task whose body is native code: the C-ABI
@@ -37,8 +38,7 @@ func Native(fn, arg uintptr) Task {
 // made on the first resume, when the task has its TID for a name.
 type nativeBody struct {
 	fn, arg uintptr
-	c       *ctx.Coroutine
-	started bool // resumed at least once: kill must not start it
+	c       kctx.Coroutine
 }
 
 // opNoSys is the trap a native body's op that no native task may make
@@ -48,9 +48,9 @@ const opNoSys Op = 1<<32 - 1
 func (b *nativeBody) kindName() string { return "native" }
 
 // coroutine makes the body's coroutine if it has none yet.
-func (b *nativeBody) coroutine(t *task) (*ctx.Coroutine, error) {
+func (b *nativeBody) coroutine(t *task) (kctx.Coroutine, error) {
 	if b.c == nil {
-		c, err := ctx.New(b.fn, b.arg, ctx.Trapping(), ctx.WithName(fmt.Sprintf("native task %d", t.tid)))
+		c, err := kctx.NewTrapping(b.fn, b.arg, fmt.Sprintf("native task %d", t.tid), 0)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: native task %d: %w", t.tid, err)
 		}
@@ -67,7 +67,6 @@ func (b *nativeBody) resume(t *task, r int64) Trap {
 	if err != nil {
 		panic(err)
 	}
-	b.started = true
 	out, done, err := c.Resume(uintptr(r))
 	return b.trap(out, done, err)
 }
@@ -83,7 +82,7 @@ func (b *nativeBody) trap(out uintptr, done bool, err error) Trap {
 		b.close()
 		return Trap{Op: OpExit, A: out}
 	}
-	op, a, x := b.c.Trap()
+	op, a, x := kctx.Trap(b.c)
 	switch Op(op) {
 	case 0: // a plain yield
 		return Trap{Op: OpYield}
@@ -109,7 +108,7 @@ func (b *nativeBody) close() {
 }
 
 // runNative runs the native tasks at the head of the ready queue in one
-// ctx.Ring.Cycle: in native code, one after another, for as long as each
+// a kctx.Ring's Cycle: in native code, one after another, for as long as each
 // traps Yield, without coming back to Go for every trap. Then it replays
 // on the ready queue what those Yields did, so the order is exactly what
 // running them one by one would give: with only native tasks ready, it
@@ -117,7 +116,10 @@ func (b *nativeBody) close() {
 // it makes one pass over the native prefix. The task that stopped the
 // cycle has its trap handled as usual.
 func (k *Kernel) runNative() {
-	r := &k.ring
+	if k.ring == nil {
+		k.ring = kctx.NewRing()
+	}
+	r := k.ring
 	r.Reset()
 	for i, n := 0, min(k.ready.n, k.budget); i < n; i++ {
 		t := k.ready.at(i)
@@ -140,7 +142,7 @@ func (k *Kernel) runNative() {
 	if m == k.ready.n {
 		budget = k.budget
 	}
-	_, count, more, err := r.Cycle(0, budget, uint32(OpYield))
+	_, count, more, done, err := r.Cycle(0, budget, uint32(OpYield))
 	k.budget -= count
 	passed := count
 	if !more {
@@ -148,7 +150,6 @@ func (k *Kernel) runNative() {
 	}
 	for range passed {
 		t := k.ready.pop()
-		t.nat.started = true
 		t.result = 0
 		k.ready.push(t)
 	}
@@ -157,10 +158,9 @@ func (k *Kernel) runNative() {
 	}
 	t := k.ready.pop()
 	b := t.nat
-	b.started = true
 	t.state = sRunning
-	k.cur = t                                                    // a panic in trap (a failed coroutine) ends t, as in run
-	tr := b.trap(0, err == nil && b.c.Status() == ctx.Dead, err) // a top-level task's exit value is not kept
+	k.cur = t                  // a panic in trap (a failed coroutine) ends t, as in run
+	tr := b.trap(0, done, err) // a top-level task's exit value is not kept
 	k.cur = nil
 	k.run(t, &tr)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/kctx"
 	"github.com/corokernel/corokernel/kernel"
 	"golang.org/x/sys/unix"
 )
@@ -114,10 +115,21 @@ func stepBytes(n int) (float64, error) {
 	})
 }
 
+// plain makes ctx coroutines running the C-ABI function fn(co, arg).
+func plain(fn, arg uintptr) func() (kctx.Coroutine, error) {
+	return func() (kctx.Coroutine, error) {
+		c, err := ctx.New(fn, arg)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
 // ctxBytes returns the resident memory held by each of n suspended ctx
-// coroutines running the C-ABI function fn(co, arg), each resumed once.
-func ctxBytes(n int, fn, arg uintptr, opts ...ctx.Option) (float64, error) {
-	cs := make([]*ctx.Coroutine, 0, n)
+// coroutines made by mk and resumed once.
+func ctxBytes(n int, mk func() (kctx.Coroutine, error)) (float64, error) {
+	cs := make([]kctx.Coroutine, 0, n)
 	release := func() {
 		for _, c := range cs {
 			c.Close()
@@ -125,7 +137,7 @@ func ctxBytes(n int, fn, arg uintptr, opts ...ctx.Option) (float64, error) {
 	}
 	return perInstance(n, rss, func() (func(), error) {
 		for range n {
-			c, err := ctx.New(fn, arg, opts...)
+			c, err := mk()
 			if err == nil {
 				cs = append(cs, c)
 				_, _, err = c.Resume(0)

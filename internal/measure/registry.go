@@ -9,6 +9,7 @@ import (
 	"github.com/corokernel/corokernel"
 	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/corokernel/corokernel/internal/kctx"
 	"github.com/corokernel/corokernel/kernel"
 )
 
@@ -105,15 +106,17 @@ func Mechanisms(c Config) []Mechanism {
 			What: "Coroutine.Resume from Go (one cgocall), the body yields back",
 			Run:  GoDriven,
 			Memory: func(n int) (float64, error) {
-				return ctxBytes(n, cabi.Count, 0)
+				return ctxBytes(n, plain(cabi.Count, 0))
 			},
 		},
 		{
 			Name: "ctx ring", Kind: stackfulNative,
-			What: "Ring.Cycle: a trap and the switch to the next coroutine (a ring of one), in native code",
+			What: "kctx.Ring Cycle: a trap and the switch to the next coroutine (a ring of one), in native code",
 			Run:  func(n int) (time.Duration, error) { return Cycle(1, n) },
 			Memory: func(n int) (float64, error) {
-				return ctxBytes(n, cabi.TrapLoop, 1, ctx.Trapping(), ctx.WithStackSize(ctx.MinStackSize))
+				return ctxBytes(n, func() (kctx.Coroutine, error) {
+					return kctx.NewTrapping(cabi.TrapLoop, 1, "trap loop", ctx.MinStackSize)
+				})
 			},
 		},
 		{
@@ -158,7 +161,7 @@ func Mechanisms(c Config) []Mechanism {
 				if err != nil {
 					return 0, err
 				}
-				return ctxBytes(n, body, 0)
+				return ctxBytes(n, plain(body, 0))
 			}
 		}
 		ms = append(ms, m)

@@ -13,6 +13,7 @@ import (
 	"github.com/corokernel/corokernel"
 	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/corokernel/corokernel/internal/kctx"
 	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
 )
@@ -254,13 +255,13 @@ func GoDriven(n int) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// Cycle makes n traps of coroutines in a ctx.Ring of size coroutines,
-// each trap followed by the switch to the next coroutine, all in native
-// code: what a native kernel task's Yield costs.
+// Cycle makes n traps of coroutines in a ring (kctx.Ring) of size
+// coroutines, each trap followed by the switch to the next coroutine, all
+// in native code: what a native kernel task's Yield costs.
 func Cycle(size, n int) (time.Duration, error) {
-	var r ctx.Ring
+	r := kctx.NewRing()
 	for range size {
-		c, err := ctx.New(cabi.TrapLoop, 1, ctx.Trapping(), ctx.WithStackSize(ctx.MinStackSize))
+		c, err := kctx.NewTrapping(cabi.TrapLoop, 1, "trap loop", ctx.MinStackSize)
 		if err != nil {
 			return 0, err
 		}
@@ -270,7 +271,7 @@ func Cycle(size, n int) (time.Duration, error) {
 	start := time.Now()
 	i := 0
 	for done := 0; done < n; {
-		next, count, more, err := r.Cycle(i, n-done, 1)
+		next, count, more, _, err := r.Cycle(i, n-done, 1)
 		if err != nil || !more {
 			return 0, fmt.Errorf("ctx: cycle stopped after %d traps: %v", done+count, err)
 		}
