@@ -42,26 +42,41 @@ type Transfer struct {
 // C-ABI entry points of the context switch, for C code and native loops.
 var (
 	// MakeContextFn is ck_make_context(top, size, fn).
-	MakeContextFn = makeContextPC()
+	MakeContextFn = entries[eMakeContext]
 	// JumpContextFn is ck_jump_context(to, data).
-	JumpContextFn = jumpContextPC()
+	JumpContextFn = entries[eJumpContext]
 )
 
-var goJumpFn = goJumpPC()
+var (
+	goJumpFn = entries[eGoJump]
+	makeFn   = entries[eGoMake] // goMake adapts ck_make_context to cgocall's one-pointer convention
+)
 
 // finishMsg is written by contextFinish, the stub under every fresh
 // context's first frame.
 var finishMsg = "corokernel: a context's entry function returned; it must jump away instead\n"
 
 // Implemented in assembly with the C ABI; declared here for vet only.
+// Their addresses are in entries, filled by the assembly's addrs (a Go
+// func value of an assembly function points at an ABI wrapper, not at the
+// entry).
 func makeContext()
 func jumpContext()
 func goJump()
+func goMake()
 
-// Implemented in assembly with Go's ABI0.
-func makeContextPC() uintptr
-func jumpContextPC() uintptr
-func goJumpPC() uintptr
+// Indices of entries; the assembly reads them from go_asm.h.
+const (
+	eMakeContext = iota
+	eJumpContext
+	eGoJump
+	eGoMake
+	nEntries
+)
+
+func addrs(dst *[nEntries]uintptr)
+
+var entries = func() (e [nEntries]uintptr) { addrs(&e); return }()
 
 // Call runs the C-ABI function fn(arg) on the thread's system stack through
 // runtime.cgocall and returns its 32-bit result. It costs one cgocall
@@ -86,13 +101,6 @@ func MakeContext(top, size, fn uintptr) Context {
 	cgocall(makeFn, unsafe.Pointer(&a))
 	return Context(a.ret)
 }
-
-// makeFn is goMake, which adapts ck_make_context to cgocall's one-pointer
-// convention.
-var makeFn = goMakePC()
-
-func goMake()
-func goMakePC() uintptr
 
 // Jump switches to the context to, passing data, and returns when some
 // context jumps back to this one: the Transfer names that context and the

@@ -26,6 +26,7 @@
 // must survive the switch.
 
 #include "textflag.h"
+#include "go_asm.h"
 #include "ctxframe_amd64.h"
 
 // makeContext is
@@ -153,24 +154,16 @@ TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
 	POPQ	BX
 	RET
 
-// The C entry points' addresses, for C code and for cgocall. (A Go func
-// value of an assembly function points at an ABI wrapper, not the entry.)
-TEXT ·makeContextPC(SB), NOSPLIT, $0-8
+// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
+// addresses of the C-ABI functions above.
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVQ	dst+0(FP), DI
 	MOVQ	$·makeContext(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·jumpContextPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eMakeContext*8)(DI)
 	MOVQ	$·jumpContext(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·goJumpPC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eJumpContext*8)(DI)
 	MOVQ	$·goJump(SB), AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
-TEXT ·goMakePC(SB), NOSPLIT, $0-8
+	MOVQ	AX, (const_eGoJump*8)(DI)
 	MOVQ	$·goMake(SB), AX
-	MOVQ	AX, ret+0(FP)
+	MOVQ	AX, (const_eGoMake*8)(DI)
 	RET

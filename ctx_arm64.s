@@ -32,6 +32,7 @@
 // never touched.
 
 #include "textflag.h"
+#include "go_asm.h"
 #include "ctxframe_arm64.h"
 
 // makeContext is
@@ -156,24 +157,16 @@ TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
-// The C entry points' addresses, for C code and for cgocall. (A Go func
-// value of an assembly function points at an ABI wrapper, not the entry.)
-TEXT ·makeContextPC(SB), NOSPLIT, $0-8
-	MOVD	$·makeContext(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·jumpContextPC(SB), NOSPLIT, $0-8
-	MOVD	$·jumpContext(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·goJumpPC(SB), NOSPLIT, $0-8
-	MOVD	$·goJump(SB), R0
-	MOVD	R0, ret+0(FP)
-	RET
-
-TEXT ·goMakePC(SB), NOSPLIT, $0-8
-	MOVD	$·goMake(SB), R0
-	MOVD	R0, ret+0(FP)
+// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
+// addresses of the C-ABI functions above.
+TEXT ·addrs(SB), NOSPLIT, $0-8
+	MOVD	dst+0(FP), R0
+	MOVD	$·makeContext(SB), R1
+	MOVD	R1, (const_eMakeContext*8)(R0)
+	MOVD	$·jumpContext(SB), R1
+	MOVD	R1, (const_eJumpContext*8)(R0)
+	MOVD	$·goJump(SB), R1
+	MOVD	R1, (const_eGoJump*8)(R0)
+	MOVD	$·goMake(SB), R1
+	MOVD	R1, (const_eGoMake*8)(R0)
 	RET

@@ -2,11 +2,14 @@ package corokernel_test
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 	"testing"
 	"unsafe"
 
 	"github.com/corokernel/corokernel"
 	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,4 +83,41 @@ func ExampleJump() {
 	// 10
 	// 20
 	// 30
+}
+
+// TestBTIBody runs a native ping-pong loop built for arm64 branch
+// protection (tests/testdata/bti_body.c, -mbranch-protection=standard
+// -Wl,-z,force-bti) on the machine layer's switch. tests/TestBTI builds
+// the library and runs this test under qemu-aarch64 -cpu max, which
+// enforces BTI: resuming the C code with an indirect jump instead of a
+// return dies of SIGILL.
+func TestBTIBody(t *testing.T) {
+	lib := os.Getenv("CK_BTI_LIB")
+	if lib == "" {
+		t.Skip("run by tests/TestBTI, under qemu-aarch64 -cpu max with a C body built for BTI")
+	}
+	h, err := purego.Dlopen(lib, purego.RTLD_NOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop, err := purego.Dlsym(h, "bti_loop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(stack)
+	a := &struct{ make, jump, top, size, n, ret uintptr }{
+		corokernel.MakeContextFn, corokernel.JumpContextFn,
+		uintptr(unsafe.Pointer(&stack[len(stack)-1])) + 1, uintptr(len(stack)), 1000, 0,
+	}
+	var pin runtime.Pinner
+	pin.Pin(a)
+	defer pin.Unpin()
+	corokernel.Call(loop, unsafe.Pointer(a))
+	if a.ret != 1000 {
+		t.Fatalf("bti_loop = %d, want 1000 round trips", a.ret)
+	}
 }
