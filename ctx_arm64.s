@@ -130,14 +130,15 @@ TEXT contextFinish<>(SB), NOSPLIT|NOFRAME, $0-0
 //	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
 TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 is callee-saved, so it survives the jump and holds a; LR must
-	// survive our BL. Sixteen bytes keep SP aligned.
+	// survive our BL. Sixteen bytes keep SP aligned; LR goes at 0(RSP),
+	// where the Go linker's unwind table says a frame keeps it.
 	SUB	$16, RSP
-	STP	(R19, R30), (RSP)
+	STP	(R30, R19), (RSP)
 	MOVD	R0, R19
 	LDP	(R19), (R0, R1)
 	BL	·jumpContext(SB)
 	STP	(R0, R1), 16(R19)
-	LDP	(RSP), (R19, R30)
+	LDP	(RSP), (R30, R19)
 	ADD	$16, RSP
 	RET
 
@@ -145,15 +146,16 @@ TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
 //
 //	void ck_go_make(struct { void *top; size_t size; void *fn; ck_context ret; } *a);
 TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
-	// X19 (callee-saved) holds a across the call; LR must survive the BL.
+	// X19 (callee-saved) holds a across the call; LR must survive the BL
+	// (at 0(RSP), as in goJump).
 	SUB	$16, RSP
-	STP	(R19, R30), (RSP)
+	STP	(R30, R19), (RSP)
 	MOVD	R0, R19
 	LDP	(R19), (R0, R1)
 	MOVD	16(R19), R2
 	BL	·makeContext(SB)
 	MOVD	R0, 24(R19)
-	LDP	(RSP), (R19, R30)
+	LDP	(RSP), (R30, R19)
 	ADD	$16, RSP
 	RET
 

@@ -11,7 +11,9 @@
 // Register use: X19-X23 are callee-saved (AAPCS64 6.1.1), so they keep the
 // coroutine record, the thread block and the flags across the switch,
 // during which the other side runs arbitrary C code. Each function saves
-// the ones it uses, with LR, in a 16-byte aligned frame. Globals are
+// the ones it uses, with LR, in a 16-byte aligned frame, LR at 0(RSP):
+// that is where the Go linker's unwind table (for debuggers and
+// profilers) says a frame of an assembly function keeps it. Globals are
 // addressed with MOVD $sym(SB) (ADRP+ADD) and loaded through the register:
 // a MOVD sym(SB) load would clobber X27 (Go's REGTMP), which C callers
 // expect to survive. X18 is never touched.
@@ -49,18 +51,18 @@ first:
 //
 // Frame:
 //
-//	+0x00  stack_t {ss_sp, ss_flags, ss_size}
-//	+0x18  the new block
-//	+0x20  LR
+//	+0x00  LR
+//	+0x08  stack_t {ss_sp, ss_flags, ss_size}
+//	+0x20  the new block
 TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$48, RSP
-	MOVD	R30, 0x20(RSP)
+	MOVD	R30, 0x00(RSP)
 	MOVD	$1, R0
 	MOVD	$threadBlock__size, R1
 	MOVD	$·libcCalloc(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	MOVD	R0, 0x18(RSP)
+	MOVD	R0, 0x20(RSP)
 	MOVD	R0, R1
 	MOVD	$·tlsKey(SB), R0
 	MOVD	(R0), R0
@@ -70,11 +72,11 @@ TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
 
 	// sigaltstack(NULL, &old): is there a signal stack already?
 	MOVD	$0, R0
-	MOVD	RSP, R1
+	ADD	$8, RSP, R1
 	MOVD	$·libcSigaltstack(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	MOVW	8(RSP), R2
+	MOVW	0x10(RSP), R2
 	TBZ	$1, R2, done // SS_DISABLE is bit 1
 
 	// No: calloc one and install it; the block remembers it.
@@ -84,20 +86,20 @@ TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	(R9), R9
 	BL	(R9)
 	CBZ	R0, done
-	MOVD	0x18(RSP), R2
+	MOVD	0x20(RSP), R2
 	MOVD	R0, threadBlock_alt(R2)
-	MOVD	R0, 0(RSP)
-	MOVD	ZR, 8(RSP)
+	MOVD	R0, 0x08(RSP)
+	MOVD	ZR, 0x10(RSP)
 	MOVD	$ALTSTACK_SIZE, R2
-	MOVD	R2, 16(RSP)
-	MOVD	RSP, R0
+	MOVD	R2, 0x18(RSP)
+	ADD	$8, RSP, R0
 	MOVD	$0, R1
 	MOVD	$·libcSigaltstack(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
 done:
-	MOVD	0x18(RSP), R0
-	MOVD	0x20(RSP), R30
+	MOVD	0x20(RSP), R0
+	MOVD	0x00(RSP), R30
 	ADD	$48, RSP
 	RET
 
@@ -108,17 +110,17 @@ done:
 // It takes down the signal stack threadBlockInit installed, if any, and
 // frees both.
 TEXT ·threadDestroy(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: stack_t, X19 (the block), LR.
+	// Frame: LR, X19 (the block), stack_t.
 	SUB	$48, RSP
-	STP	(R19, R30), 0x20(RSP)
+	STP	(R30, R19), 0x00(RSP)
 	MOVD	R0, R19
 	MOVD	threadBlock_alt(R19), R2
 	CBZ	R2, block
-	MOVD	ZR, 0(RSP)
+	MOVD	ZR, 0x10(RSP)
 	MOVD	$SS_DISABLE, R2
-	MOVD	R2, 8(RSP)
-	MOVD	ZR, 16(RSP)
-	MOVD	RSP, R0
+	MOVD	R2, 0x18(RSP)
+	MOVD	ZR, 0x20(RSP)
+	ADD	$0x10, RSP, R0
 	MOVD	$0, R1
 	MOVD	$·libcSigaltstack(SB), R9
 	MOVD	(R9), R9
@@ -132,7 +134,7 @@ block:
 	MOVD	$·libcFree(SB), R9
 	MOVD	(R9), R9
 	BL	(R9)
-	LDP	0x20(RSP), (R19, R30)
+	LDP	0x00(RSP), (R30, R19)
 	ADD	$48, RSP
 	RET
 
@@ -147,8 +149,8 @@ block:
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	// Look up the thread block, keeping the arguments and LR in a frame.
 	SUB	$32, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R30), 16(RSP)
+	STP	(R30, R19), 0(RSP)
+	STP	(R20, R21), 16(RSP)
 	MOVD	R0, R19
 	MOVD	R1, R20
 	MOVD	R2, R21
@@ -157,8 +159,8 @@ TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R19, R0
 	MOVD	R20, R1
 	MOVD	R21, R2
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R30)
+	LDP	0(RSP), (R30, R19)
+	LDP	16(RSP), (R20, R21)
 	ADD	$32, RSP
 
 	// The claim expects the generation the record has now, suspended: C
@@ -177,12 +179,12 @@ core:
 // It returns a CK_* code, and touches nothing the caller passed by address
 // after the switch.
 TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19-X24 and LR.
+	// Frame: LR and X19-X24.
 	SUB	$64, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R22), 16(RSP)
-	STP	(R23, R24), 32(RSP)
-	MOVD	R30, 48(RSP)
+	STP	(R30, R19), 0(RSP)
+	STP	(R20, R21), 16(RSP)
+	STP	(R22, R23), 32(RSP)
+	MOVD	R24, 48(RSP)
 	MOVD	R0, R19 // co
 	MOVD	R1, R20 // in
 	MOVD	R2, R21 // out
@@ -291,10 +293,10 @@ dead:
 einval:
 	MOVD	$const_ckEInval, R0
 out:
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R22)
-	LDP	32(RSP), (R23, R24)
-	MOVD	48(RSP), R30
+	LDP	0(RSP), (R30, R19)
+	LDP	16(RSP), (R20, R21)
+	LDP	32(RSP), (R22, R23)
+	MOVD	48(RSP), R24
 	ADD	$64, RSP
 	RET
 
@@ -407,9 +409,9 @@ TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 = a, X20 = thread block, X22 = i, X23 = count; frame keeps them
 	// and LR.
 	SUB	$48, RSP
-	STP	(R19, R20), 0(RSP)
-	STP	(R21, R22), 16(RSP)
-	STP	(R23, R30), 32(RSP)
+	STP	(R30, R19), 0(RSP)
+	STP	(R20, R21), 16(RSP)
+	STP	(R22, R23), 32(RSP)
 	MOVD	R0, R19
 	BL	threadBlock<>(SB)
 	MOVD	R0, R20
@@ -450,9 +452,9 @@ stop:
 	MOVD	R22, cycleArgs_i(R19)
 	MOVD	R23, cycleArgs_count(R19)
 	MOVD	R0, cycleArgs_code(R19)
-	LDP	0(RSP), (R19, R20)
-	LDP	16(RSP), (R21, R22)
-	LDP	32(RSP), (R23, R30)
+	LDP	0(RSP), (R30, R19)
+	LDP	16(RSP), (R20, R21)
+	LDP	32(RSP), (R22, R23)
 	ADD	$48, RSP
 	RET
 
@@ -497,9 +499,9 @@ TEXT ·coEntry(SB), NOSPLIT|NOFRAME|TOPFRAME, $0-0
 // goResume is the cgocall target behind (*Coroutine).Resume and Close
 // (see co_amd64.s): a is read before the switch and never after.
 TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: X19 (a) and LR.
+	// Frame: LR and X19 (a).
 	SUB	$16, RSP
-	STP	(R19, R30), 0(RSP)
+	STP	(R30, R19), 0(RSP)
 	MOVD	R0, R19
 	BL	threadBlock<>(SB)
 	MOVD	R0, R3
@@ -510,7 +512,7 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	resumeArgs_flags(R19), R5
 	ORR	$const_resumeGo, R5
 	BL	resumeCore<>(SB)
-	LDP	0(RSP), (R19, R30)
+	LDP	0(RSP), (R30, R19)
 	ADD	$16, RSP
 	RET
 
@@ -563,24 +565,24 @@ done:
 //
 // Frame on the caller's stack:
 //
-//	+0x00..0x3f  X0-X7
-//	+0x40        X8, X9 (callback index)
-//	+0x50..0x8f  D0-D7
-//	+0x90        X19 (callee-saved; holds the caller's SP across the call), LR
+//	+0x00        LR, X19 (callee-saved; holds the caller's SP across the call)
+//	+0x10..0x4f  X0-X7
+//	+0x50        X8, X9 (callback index)
+//	+0x60..0x9f  D0-D7
 //	+0xa0        FP, the thread block
 //	+0xb0        cbRecord {prev, boundary}
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$0xc0, RSP
-	STP	(R0, R1), 0x00(RSP)
-	STP	(R2, R3), 0x10(RSP)
-	STP	(R4, R5), 0x20(RSP)
-	STP	(R6, R7), 0x30(RSP)
-	STP	(R8, R9), 0x40(RSP)
-	FSTPD	(F0, F1), 0x50(RSP)
-	FSTPD	(F2, F3), 0x60(RSP)
-	FSTPD	(F4, F5), 0x70(RSP)
-	FSTPD	(F6, F7), 0x80(RSP)
-	STP	(R19, R30), 0x90(RSP)
+	STP	(R30, R19), 0x00(RSP)
+	STP	(R0, R1), 0x10(RSP)
+	STP	(R2, R3), 0x20(RSP)
+	STP	(R4, R5), 0x30(RSP)
+	STP	(R6, R7), 0x40(RSP)
+	STP	(R8, R9), 0x50(RSP)
+	FSTPD	(F0, F1), 0x60(RSP)
+	FSTPD	(F2, F3), 0x70(RSP)
+	FSTPD	(F4, F5), 0x80(RSP)
+	FSTPD	(F6, F7), 0x90(RSP)
 	MOVD	R29, 0xa0(RSP)
 
 	// The stack to call on (X11): this one, unless SP lies inside the
@@ -627,18 +629,18 @@ record:
 
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in X19.
-	MOVD	0x48(RSP), R9
+	MOVD	0x58(RSP), R9
 	MOVD	$·callbackTargets(SB), R10
 	MOVD	(R10)(R9<<3), R10
-	FLDPD	0x50(RSP), (F0, F1)
-	FLDPD	0x60(RSP), (F2, F3)
-	FLDPD	0x70(RSP), (F4, F5)
-	FLDPD	0x80(RSP), (F6, F7)
-	LDP	0x00(RSP), (R0, R1)
-	LDP	0x10(RSP), (R2, R3)
-	LDP	0x20(RSP), (R4, R5)
-	LDP	0x30(RSP), (R6, R7)
-	MOVD	0x40(RSP), R8
+	FLDPD	0x60(RSP), (F0, F1)
+	FLDPD	0x70(RSP), (F2, F3)
+	FLDPD	0x80(RSP), (F4, F5)
+	FLDPD	0x90(RSP), (F6, F7)
+	LDP	0x10(RSP), (R0, R1)
+	LDP	0x20(RSP), (R2, R3)
+	LDP	0x30(RSP), (R4, R5)
+	LDP	0x40(RSP), (R6, R7)
+	MOVD	0x50(RSP), R8
 	MOVD	RSP, R19
 	MOVD	R11, RSP
 	BL	(R10)
@@ -648,7 +650,7 @@ record:
 	MOVD	0xa8(RSP), R9
 	MOVD	(0xb0+cbRecord_prev)(RSP), R10
 	MOVD	R10, threadBlock_cbTop(R9)
-	LDP	0x90(RSP), (R19, R30)
+	LDP	0x00(RSP), (R30, R19)
 	MOVD	0xa0(RSP), R29
 	ADD	$0xc0, RSP
 	RET
