@@ -415,7 +415,8 @@ TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
 // the resumes made (count, including the one that stopped), and that
 // resume's code: CK_OK when it merely trapped otherwise, cycleMore when
 // max ran out (i is then the next to run). All in native code, in one
-// cgocall.
+// cgocall. i and count are kept up to date before each resume, so that
+// after a panic in a Go callback they name the coroutine it came from.
 TEXT ·goCycle(SB), NOSPLIT|NOFRAME, $0-0
 	// RBX = a, R12 = thread block, R14 = i, R15 = count; R13 pushed only
 	// to realign SP (five pushes).
@@ -433,6 +434,9 @@ loop:
 	MOVQ	$const_cycleMore, AX
 	CMPQ	R15, cycleArgs_max(BX)
 	JEQ	stop
+	// Progress so far, for a Go callback's panic that abandons this loop.
+	MOVQ	R14, cycleArgs_i(BX)
+	MOVQ	R15, cycleArgs_count(BX)
 	MOVQ	cycleArgs_ring(BX), CX
 	MOVQ	(CX)(R14*8), DI
 	MOVQ	coro_value(DI), SI

@@ -422,6 +422,9 @@ loop:
 	MOVD	cycleArgs_max(R19), R2
 	CMP	R2, R23
 	BEQ	stop
+	// Progress so far, for a Go callback's panic that abandons this loop.
+	MOVD	R22, cycleArgs_i(R19)
+	MOVD	R23, cycleArgs_count(R19)
 	MOVD	cycleArgs_ring(R19), R2
 	MOVD	(R2)(R22<<3), R0
 	MOVD	coro_value(R0), R1

@@ -74,6 +74,8 @@ func (r *ring) Len() int { return len(r.cos) }
 
 func (r *ring) At(i int) kctx.Coroutine { return r.owners[i] }
 
+func (r *ring) Progress() (i, count int) { return int(r.args.i), int(r.args.count) }
+
 // cycleArgs is goCycle's argument block.
 type cycleArgs struct {
 	ring                unsafe.Pointer

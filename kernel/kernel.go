@@ -23,6 +23,11 @@ var (
 
 	// ErrRunning is returned by Run when the kernel is already running.
 	ErrRunning = errors.New("kernel: Run called while running")
+
+	// ErrGoexit is what Panic reports for a task whose body called
+	// runtime.Goexit (t.FailNow in a test does): the task ended like one
+	// that panicked, and the kernel went on.
+	ErrGoexit = errors.New("kernel: the task called runtime.Goexit")
 )
 
 // A Kernel is a trap-driven scheduler of tasks: the operating system of
@@ -177,13 +182,56 @@ func (k *Kernel) Run() error {
 		return err
 	}
 	defer k.shutdown()
-	for len(k.tasks) > 0 {
-		if err := k.loop(); err != nil {
-			k.killAll()
+	for {
+		err, goexit := k.runLoops()
+		if !goexit {
 			return err
 		}
+		// A task's body called runtime.Goexit, which no recover stops: the
+		// goroutine that ran the scheduler is gone, the task was ended, and
+		// a new goroutine goes on.
 	}
-	return nil
+}
+
+// runLoops runs the scheduler until no task is left, on a goroutine of its
+// own so that a task's runtime.Goexit ends only that goroutine (reported
+// as goexit). A panic outside any task goes on in Run's goroutine.
+func (k *Kernel) runLoops() (err error, goexit bool) {
+	type result struct {
+		err   error
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		finished := false
+		defer func() {
+			if finished {
+				return
+			}
+			if p := recover(); p != nil {
+				done <- result{panic: p}
+				return
+			}
+			close(done) // Goexit
+		}()
+		var err error
+		for len(k.tasks) > 0 {
+			if err = k.loop(); err != nil {
+				k.killAll()
+				break
+			}
+		}
+		finished = true
+		done <- result{err: err}
+	}()
+	r, ok := <-done
+	if !ok {
+		return nil, true
+	}
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err, false
 }
 
 // start makes the poller and the wakeup fd Stop writes to.
@@ -245,6 +293,9 @@ func (k *Kernel) loop() (err error) {
 		t := k.cur
 		k.cur = nil
 		p := recover()
+		if p == nil {
+			p = ErrGoexit // it goes on: runLoops starts a new goroutine
+		}
 		k.crash(t, p)
 	}()
 	for len(k.tasks) > 0 {
@@ -310,7 +361,9 @@ func (k *Kernel) run(t *task, made *Trap) {
 		} else if s := t.sys; s != nil && s.next != nil {
 			s.res = r
 			s.running = true
+			k.cur = t // for a Goexit, which next passes on
 			_, ok := s.next()
+			k.cur = nil
 			s.running = false
 			tr = &s.trap
 			if !ok {
@@ -423,8 +476,10 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 			return true
 		}
 	case OpSleep:
-		d := int64(tr.A)
-		if d <= 0 {
+		// A is unsigned: 2^63 ns and more, beyond time.Duration, sleep
+		// the longest representable time rather than wrap to a Yield.
+		d := int64(min(tr.A, math.MaxInt64))
+		if d == 0 {
 			break // like Yield
 		}
 		now := k.now()
@@ -453,13 +508,21 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 // ioWait puts t in the wait of op (ReadWait or WriteWait) on fd. It
 // returns ok if t now waits, or the result word to return at once.
 func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
-	if fd < 0 || fd == k.wakefd {
-		return int64(CodeBadFD), false // the kernel's own eventfd is no task's
+	if fd < 0 || fd == k.wakefd || fd > math.MaxInt32 {
+		return int64(CodeBadFD), false // the kernel's own eventfd is no task's; fds are C ints
 	}
 	if fd >= k.fdLimit {
 		return int64(CodeFDSet), false
 	}
-	k.fds = growTo(k.fds, fd)
+	if fd >= len(k.fds) {
+		// Tables grow with the largest fd waited on: only ever for an
+		// open one, whose number the process's fd table bounds, so that
+		// no fd number costs memory or time by its size alone.
+		if !fdOpen(fd) {
+			return int64(CodeBadFD), false
+		}
+		k.fds = growTo(k.fds, fd)
+	}
 	w := &k.fds[fd]
 	ev := evRead
 	if op == OpWriteWait {

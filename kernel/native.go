@@ -100,6 +100,16 @@ func (b *nativeBody) trap(out uintptr, done bool, err error) Trap {
 // instead, it is abandoned. Either way its stack is freed.
 func (b *nativeBody) kill(t *task) { b.close() }
 
+// replayYields moves the first n ready tasks, each of which trapped Yield
+// in a cycle, to the end of the ready queue.
+func (k *Kernel) replayYields(n int) {
+	for range n {
+		t := k.ready.pop()
+		t.result = 0
+		k.ready.push(t)
+	}
+}
+
 func (b *nativeBody) close() {
 	if b.c != nil {
 		b.c.Close()
@@ -142,17 +152,34 @@ func (k *Kernel) runNative() {
 	if m == k.ready.n {
 		budget = k.budget
 	}
+	cycled := false
+	defer func() {
+		if cycled {
+			return
+		}
+		// A Go callback of a task in the cycle panicked (or called
+		// Goexit): its coroutine is dead. Replay the Yields made before
+		// it and end it with the panic recorded, as run would.
+		p := recover()
+		if p == nil {
+			p = ErrGoexit // it goes on: runLoops starts a new goroutine
+		}
+		_, count := r.Progress()
+		k.budget = max(k.budget-count-1, 0)
+		k.replayYields(count)
+		t := k.ready.pop()
+		t.state = sRunning
+		t.nat.close()
+		k.crash(t, p)
+	}()
 	_, count, more, done, err := r.Cycle(0, budget, uint32(OpYield))
+	cycled = true
 	k.budget -= count
 	passed := count
 	if !more {
 		passed--
 	}
-	for range passed {
-		t := k.ready.pop()
-		t.result = 0
-		k.ready.push(t)
-	}
+	k.replayYields(passed)
 	if more {
 		return
 	}

@@ -263,3 +263,43 @@ func TestNativeBatch(t *testing.T) {
 	}
 	checkEmpty(t, k)
 }
+
+// panicWriter panics once, on the write after the first n.
+type panicWriter struct {
+	w io.Writer
+	n int
+}
+
+func (p *panicWriter) Write(b []byte) (int, error) {
+	p.n--
+	if p.n == -1 {
+		panic("write refused")
+	}
+	return p.w.Write(b)
+}
+
+// TestNativeCallbackPanic: a native task's Go callback panics while native
+// tasks run batched in one cycle (no trace): the panic is recorded against
+// that task, which ends, and the other task runs to its end.
+func TestNativeCallbackPanic(t *testing.T) {
+	foo, bar := sym(t, "ck_pyos3_foo"), sym(t, "ck_pyos3_bar")
+	var buf bytes.Buffer
+	out := printTo(&panicWriter{w: &buf, n: 5})
+	defer printTo(io.Discard)
+	k := New()
+	tf := k.Spawn(Native(foo, out))
+	tb := k.Spawn(Native(bar, out))
+	run(t, k)
+	pf, okf := k.Panic(tf)
+	pb, okb := k.Panic(tb)
+	if okf == okb || (okf && pf != "write refused") || (okb && pb != "write refused") {
+		t.Fatalf("panics: foo %v (%v), bar %v (%v); want the callback's against exactly one", pf, okf, pb, okb)
+	}
+	survivor, lines := "I'm bar", 5
+	if okb {
+		survivor, lines = "I'm foo", 10
+	}
+	if n := strings.Count(buf.String(), survivor); n != lines {
+		t.Fatalf("%q printed %d lines, want all %d:\n%s", survivor, n, lines, buf.String())
+	}
+}

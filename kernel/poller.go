@@ -61,19 +61,23 @@ func newPoller(name string) (p poller, limit int, err error) {
 	case "select":
 		return &selectPoller{}, fdSetSize, nil
 	case "poll":
-		return &pollPoller{}, math.MaxInt32, nil
+		return &pollPoller{}, math.MaxInt32 + 1, nil
 	case "epoll":
 		return newEpollPoller()
 	}
 	return nil, 0, fmt.Errorf("kernel: unknown poller %q (want select, poll or epoll)", name)
 }
 
+// maxWait bounds one wait of select: a task's deadline may lie centuries
+// ahead.
+const maxWait = 24 * time.Hour
+
 // msTimeout converts a wait timeout to poll(2)'s milliseconds, rounding up.
 func msTimeout(d time.Duration) int {
 	if d < 0 {
 		return -1
 	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
+	ms := (min(d, maxWait) + time.Millisecond - 1) / time.Millisecond
 	if ms > math.MaxInt32 {
 		ms = math.MaxInt32
 	}
@@ -169,7 +173,9 @@ func (p *selectPoller) wait(timeout time.Duration, evs []event) ([]event, error)
 	r, w := p.r, p.w
 	var tv *unix.Timeval
 	if timeout >= 0 {
-		t := unix.NsecToTimeval(int64(timeout + time.Microsecond - 1))
+		// Capped: a far deadline (a huge Sleep) would overflow the
+		// rounding and the timeval; the kernel just waits again.
+		t := unix.NsecToTimeval(int64(min(timeout, maxWait) + time.Microsecond - 1))
 		tv = &t
 	}
 	_, err := unix.Select(nfd, &r, &w, nil, tv)

@@ -13,7 +13,7 @@ func newEpollPoller() (poller, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("kernel: epoll_create1: %w", err)
 	}
-	return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256)}, math.MaxInt32, nil
+	return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256)}, math.MaxInt32 + 1, nil
 }
 
 // epollPoller waits with epoll(7): the kernel keeps the interest set, so a
@@ -36,9 +36,13 @@ func (p *epollPoller) watch(fd int, ev uint32) error {
 	}
 	p.st = growTo(p.st, fd)
 	s := p.st[fd]
-	if uint32(s>>1) == ev && (ev == 0 || s&epollReg != 0) {
+	if ev == 0 && s == 0 {
 		return nil
 	}
+	// Armed already for the same events, it is armed again all the same:
+	// the fd may have been closed, its registration dropped by the OS
+	// without a word, and its number reused (MOD then fails with ENOENT
+	// and the new file is added).
 	if ev == 0 {
 		// Waiters left (killed): drop the registration.
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)

@@ -40,6 +40,10 @@ type Ring interface {
 	// yielded (read it with Trap), returned (done), or failed (err, as
 	// from Resume).
 	Cycle(start, max int, pass uint32) (i, count int, more, done bool, err error)
+	// Progress returns, after a panic in a Go callback left Cycle, the
+	// index of the coroutine whose callback panicked and the resumes
+	// completed before its own.
+	Progress() (i, count int)
 }
 
 var (

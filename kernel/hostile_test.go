@@ -1,0 +1,189 @@
+package kernel
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Hostile programs: each test here is a row of the misuse table.
+
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// TestHugeFD: a wait on an fd number far beyond anything open gets
+// ErrBadFD (ErrFDSet under select, past FD_SETSIZE) at once, whatever its
+// size, without growing any table.
+func TestHugeFD(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		runtime.GC()
+		base := rssBytes(t)
+		var errs []error
+		var took []time.Duration
+		k := New(WithPoller(poller))
+		k.Spawn(Go(func(s *Sys) {
+			for _, w := range []func() error{
+				func() error { return s.ReadWait(2147483646) },
+				func() error { return s.ReadWait(50_000_000) },
+				func() error { return s.WriteWait(1 << 62) },
+				func() error { return s.WriteWait(1<<31 + 5) },
+			} {
+				start := time.Now()
+				errs = append(errs, w())
+				took = append(took, time.Since(start))
+			}
+		}))
+		run(t, k)
+		want := ErrBadFD
+		if poller == "select" {
+			want = ErrFDSet
+		}
+		for i, err := range errs {
+			if err != want && !(poller == "select" && err == ErrBadFD) {
+				t.Errorf("wait %d = %v, want %v", i, err, want)
+			}
+			if took[i] > 50*time.Millisecond {
+				t.Errorf("wait %d took %v", i, took[i])
+			}
+		}
+		if grew := rssBytes(t) - base; grew > 8<<20 && !raceEnabled() {
+			t.Errorf("RSS grew by %d MiB for four bad fds", grew>>20)
+		}
+	})
+}
+
+// TestFDReuse: a task waits on an fd, the fd is closed and its number
+// reused at once by a readable pipe; a wait on the new fd wakes, under
+// every poller.
+func TestFDReuse(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		r, w := pipe(t)
+		var first, second error = errNotRun, errNotRun
+		k := New(WithPoller(poller))
+		k.Spawn(Go(func(s *Sys) { first = s.ReadWait(r) }))
+		k.Spawn(Go(func(s *Sys) {
+			s.Yield() // the first task now waits on r
+			var p [2]int
+			unix.Close(r)
+			unix.Close(w)
+			if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+				t.Error(err)
+				return
+			}
+			defer unix.Close(p[0])
+			defer unix.Close(p[1])
+			if p[0] != r {
+				t.Logf("the number %d was not reused (got %d): the check is weaker", r, p[0])
+			}
+			unix.Write(p[1], []byte("x"))
+			second = s.ReadWait(p[0])
+		}))
+		done := make(chan error, 1)
+		go func() { done <- k.Run() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			k.Stop()
+			<-done
+			t.Fatal("a ReadWait on the reused, readable fd never returned")
+		}
+		if second != nil {
+			t.Errorf("ReadWait on the new fd = %v, want nil", second)
+		}
+		if first != nil && first != ErrBadFD {
+			t.Errorf("the first wait = %v, want nil or ErrBadFD", first)
+		}
+	})
+}
+
+// TestSleepHuge: a Sleep of 2^63 ns or more sleeps the longest
+// representable time instead of returning at once; Stop ends it.
+func TestSleepHuge(t *testing.T) {
+	for _, a := range []uintptr{1 << 63, 1<<64 - 1} {
+		woke := false
+		k := New()
+		k.Spawn(Step(StepFunc(func(r int64) Trap {
+			if woke {
+				return Exit(0)
+			}
+			woke = true
+			return Trap{Op: OpSleep, A: a}
+		})))
+		done := make(chan error, 1)
+		go func() { done <- k.Run() }()
+		select {
+		case err := <-done:
+			t.Fatalf("Sleep(%#x) returned at once (Run: %v)", a, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		k.Stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var errNotRun = strErr("not run")
+
+type strErr string
+
+func (e strErr) Error() string { return string(e) }
+
+// TestGoexitInTask: runtime.Goexit in a Go task's or a step task's body
+// (t.FailNow in a test does it) ends that task, recorded as ErrGoexit;
+// Run returns and the other tasks run to their ends.
+func TestGoexitInTask(t *testing.T) {
+	var order []string
+	k := New()
+	g := k.Spawn(Go(func(s *Sys) {
+		s.Yield()
+		runtime.Goexit()
+	}))
+	pc := 0
+	st := k.Spawn(Step(StepFunc(func(r int64) Trap {
+		pc++
+		if pc == 2 {
+			runtime.Goexit()
+		}
+		return Yield()
+	})))
+	k.Spawn(Go(func(s *Sys) {
+		for i := range 5 {
+			order = append(order, strconv.Itoa(i))
+			s.Yield()
+		}
+	}))
+	done := make(chan error, 1)
+	go func() { done <- k.Run() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	for _, tid := range []TID{g, st} {
+		if p, ok := k.Panic(tid); !ok || p != ErrGoexit {
+			t.Errorf("task %d: Panic = %v, %v; want ErrGoexit", tid, p, ok)
+		}
+	}
+	if got := strings.Join(order, ""); got != "01234" {
+		t.Errorf("the other task ran %q, want 01234", got)
+	}
+	checkEmpty(t, k)
+}
