@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,57 @@ func TestGoexitInTask(t *testing.T) {
 		t.Errorf("the other task ran %q, want 01234", got)
 	}
 	checkEmpty(t, k)
+}
+
+// TestSpawnConcurrent: goroutines feed tasks into a running kernel with
+// Spawn; every task runs once, TIDs are unique, and NumTasks is safe to
+// read meanwhile.
+func TestSpawnConcurrent(t *testing.T) {
+	const feeders, each = 4, 500
+	var ran atomic.Int64
+	k := New(WithPoller("epoll"))
+	k.Spawn(Go(func(s *Sys) { // keeps the kernel alive until all have run
+		for ran.Load() < feeders*each {
+			s.Sleep(time.Millisecond)
+		}
+	}))
+	done := make(chan error, 1)
+	go func() { done <- k.Run() }()
+	var mu sync.Mutex
+	tids := map[TID]bool{}
+	var wg sync.WaitGroup
+	for range feeders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				tid := k.Spawn(Go(func(s *Sys) {
+					if i%2 == 0 {
+						s.Yield()
+					}
+					ran.Add(1)
+				}))
+				_ = k.NumTasks()
+				mu.Lock()
+				if tids[tid] || tid == 0 {
+					t.Errorf("TID %d handed out twice", tid)
+				}
+				tids[tid] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		k.Stop()
+		t.Fatalf("Run did not end: %d of %d tasks ran", ran.Load(), feeders*each)
+	}
+	if ran.Load() != feeders*each || k.NumTasks() != 0 {
+		t.Fatalf("%d tasks ran, %d left; want %d and 0", ran.Load(), k.NumTasks(), feeders*each)
+	}
 }

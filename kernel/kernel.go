@@ -39,7 +39,14 @@ type Kernel struct {
 	timers  timers        // sleeping tasks
 	fds     []fdWaits     // tasks in ReadWait/WriteWait, by fd
 	nio     int           // number of tasks in ReadWait/WriteWait
-	nextTID TID
+	nextTID atomic.Int64
+	ntasks  atomic.Int64 // tasks spawned and not ended, for NumTasks
+
+	// Spawn from other goroutines while Run runs: the tasks wait in inbox
+	// until the scheduler takes them (drain), at the next trap or poll.
+	spawnMu sync.Mutex // guards inbox, and running against Run's start and end
+	inbox   []*task
+	pending atomic.Int32 // len(inbox), read without the lock
 	seq     uint64
 	budget  int       // tasks to run before the next poll
 	cur     *task     // the task whose body runs now, for panics of step bodies
@@ -124,27 +131,66 @@ func New(opts ...Option) *Kernel {
 }
 
 // Spawn adds a task to the kernel, at the end of the ready queue, and
-// returns its TID. It returns 0 for the zero Task. Spawn may be called
-// before Run or by code running inside a task; tasks normally use the
-// NewTask trap instead.
+// returns its TID. It returns 0 for the zero Task. Spawn is safe to call
+// from any goroutine, before or during Run: that is how work is fed into a
+// running kernel. While Run runs, the task joins the ready queue at the
+// next trap any task makes, or at once when the kernel waits for I/O or a
+// timer (Spawn wakes it); a task that calls Spawn sees the new task
+// queued before its own trap is handled, as with the NewTask trap, which
+// tasks normally use instead.
 func (k *Kernel) Spawn(t Task) TID {
 	if t.b == nil {
 		return 0
 	}
-	return k.spawn(t.b)
+	k.spawnMu.Lock()
+	if !k.running.Load() {
+		defer k.spawnMu.Unlock()
+		return k.spawn(t.b)
+	}
+	nt := k.newTask(t.b)
+	k.inbox = append(k.inbox, nt)
+	k.pending.Add(1)
+	k.spawnMu.Unlock()
+	k.interrupt()
+	return nt.tid
 }
 
-func (k *Kernel) spawn(b body) TID {
-	k.nextTID++
-	t := &task{k: k, tid: k.nextTID, state: sReady, hidx: -1}
+// newTask makes a task for body b, with a fresh TID.
+func (k *Kernel) newTask(b body) *task {
+	t := &task{k: k, tid: TID(k.nextTID.Add(1)), state: sReady, hidx: -1}
 	t.setBody(b)
+	k.ntasks.Add(1)
+	return t
+}
+
+// spawn adds a task for b to the ready queue: the scheduler's own Spawn.
+func (k *Kernel) spawn(b body) TID {
+	t := k.newTask(b)
 	k.tasks[t.tid] = t
 	k.ready.push(t)
 	return t.tid
 }
 
-// NumTasks returns the number of tasks that have not ended.
-func (k *Kernel) NumTasks() int { return len(k.tasks) }
+// drain moves the tasks other goroutines spawned into the ready queue.
+func (k *Kernel) drain() {
+	k.spawnMu.Lock()
+	k.drainLocked()
+	k.spawnMu.Unlock()
+}
+
+func (k *Kernel) drainLocked() {
+	for i, t := range k.inbox {
+		k.tasks[t.tid] = t
+		k.ready.push(t)
+		k.inbox[i] = nil
+	}
+	k.inbox = k.inbox[:0]
+	k.pending.Store(0)
+}
+
+// NumTasks returns the number of tasks that have not ended. It is safe to
+// call from any goroutine.
+func (k *Kernel) NumTasks() int { return int(k.ntasks.Load()) }
 
 // Panic returns the value a task panicked with, if task tid ended by
 // panicking. It must not be called while Run runs, except from a task.
@@ -160,6 +206,11 @@ func (k *Kernel) Panic(tid TID) (v any, ok bool) {
 // signals; a task spinning without traps cannot be stopped.
 func (k *Kernel) Stop() {
 	k.stopped.Store(true)
+	k.interrupt()
+}
+
+// interrupt makes a poller wait of Run's return at once.
+func (k *Kernel) interrupt() {
 	k.wakeMu.Lock()
 	defer k.wakeMu.Unlock()
 	if k.wakefd >= 0 {
@@ -173,24 +224,48 @@ func (k *Kernel) Stop() {
 // poller name) or for ErrDeadlock; tasks that panic or fail traps do not
 // make it fail. When it returns an error it has killed the remaining tasks.
 func (k *Kernel) Run() error {
+	k.spawnMu.Lock()
 	if !k.running.CompareAndSwap(false, true) {
+		k.spawnMu.Unlock()
 		return ErrRunning
 	}
-	defer k.running.Store(false)
+	k.spawnMu.Unlock()
 	if err := k.start(); err != nil {
 		k.killAll()
+		k.end(true)
 		return err
 	}
 	defer k.shutdown()
 	for {
 		err, goexit := k.runLoops()
-		if !goexit {
+		if goexit {
+			// A task's body called runtime.Goexit, which no recover
+			// stops: the goroutine that ran the scheduler is gone, the
+			// task was ended, and a new goroutine goes on.
+			continue
+		}
+		if k.end(err != nil) {
 			return err
 		}
-		// A task's body called runtime.Goexit, which no recover stops: the
-		// goroutine that ran the scheduler is gone, the task was ended, and
-		// a new goroutine goes on.
+		// Tasks were spawned from elsewhere as the last one ended.
 	}
+}
+
+// end marks the kernel not running, unless tasks that other goroutines
+// spawned are waiting and neither force nor Stop says to end anyway; it
+// reports whether it did. Waiting tasks join k.tasks either way (a
+// stopped kernel's next Run kills them). After it, Spawn adds tasks
+// directly again.
+func (k *Kernel) end(force bool) bool {
+	k.spawnMu.Lock()
+	defer k.spawnMu.Unlock()
+	more := len(k.inbox) > 0
+	k.drainLocked()
+	if more && !force && !k.stopped.Load() {
+		return false
+	}
+	k.running.Store(false)
+	return true
 }
 
 // runLoops runs the scheduler until no task is left, on a goroutine of its
@@ -215,7 +290,7 @@ func (k *Kernel) runLoops() (err error, goexit bool) {
 			close(done) // Goexit
 		}()
 		var err error
-		for len(k.tasks) > 0 {
+		for len(k.tasks) > 0 || k.pending.Load() != 0 {
 			if err = k.loop(); err != nil {
 				k.killAll()
 				break
@@ -298,7 +373,10 @@ func (k *Kernel) loop() (err error) {
 		}
 		k.crash(t, p)
 	}()
-	for len(k.tasks) > 0 {
+	for len(k.tasks) > 0 || k.pending.Load() != 0 {
+		if k.pending.Load() != 0 {
+			k.drain()
+		}
 		if k.budget == 0 || k.ready.n == 0 {
 			// Part 7's I/O task, folded into the loop: poll once per
 			// pass over the tasks that were ready, without blocking
@@ -379,6 +457,9 @@ func (k *Kernel) run(t *task, made *Trap) {
 			k.tr = t.body.resume(t, r)
 			k.cur = nil
 			tr = &k.tr
+		}
+		if k.pending.Load() != 0 {
+			k.drain() // spawned while t ran: queued before t's trap is handled
 		}
 		switch tr.Op {
 		case OpYield:
@@ -733,6 +814,7 @@ func (k *Kernel) kill(t *task) {
 // exit removes an ended task and wakes the tasks waiting for it.
 func (k *Kernel) exit(t *task) {
 	delete(k.tasks, t.tid)
+	k.ntasks.Add(-1)
 	t.state = sDead
 	t.setBody(nil)
 	t.stack = nil
