@@ -1,3 +1,5 @@
+//go:build linux
+
 package kernel
 
 import (
@@ -240,5 +242,80 @@ func TestSpawnConcurrent(t *testing.T) {
 	}
 	if ran.Load() != feeders*each || k.NumTasks() != 0 {
 		t.Fatalf("%d tasks ran, %d left; want %d and 0", ran.Load(), k.NumTasks(), feeders*each)
+	}
+}
+
+// TestBlockingFD: GoSend and GoRecv, and the Send and Recv sub-machines,
+// on a pipe the caller forgot to make non-blocking: the kernel makes it
+// non-blocking instead of freezing every task in a blocking write.
+func TestBlockingFD(t *testing.T) {
+	for _, kind := range []string{"go", "step"} {
+		t.Run(kind, func(t *testing.T) {
+			var p [2]int
+			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil { // blocking
+				t.Fatal(err)
+			}
+			defer unix.Close(p[0])
+			defer unix.Close(p[1])
+			msg := make([]byte, 1<<20)
+			for i := range msg {
+				msg[i] = byte(i * 7)
+			}
+			var got []byte
+			var sent int64
+			k := New(WithPoller("poll"))
+			if kind == "go" {
+				k.Spawn(Go(func(s *Sys) {
+					n, err := GoSend(s, p[1], msg)
+					if err != nil {
+						t.Error(err)
+					}
+					sent = int64(n)
+					unix.Close(p[1])
+				}))
+				k.Spawn(Go(func(s *Sys) {
+					buf := make([]byte, 4096)
+					for {
+						n, err := GoRecv(s, p[0], buf)
+						if err != nil || n == 0 {
+							return
+						}
+						got = append(got, buf[:n]...)
+					}
+				}))
+			} else {
+				k.Spawn(Step(StepFunc(func(r int64) Trap {
+					if sent == 0 {
+						sent = -1
+						return Call(Send(p[1], msg))
+					}
+					sent = r
+					unix.Close(p[1])
+					return Exit(0)
+				})))
+				buf := make([]byte, 4096)
+				k.Spawn(Step(StepFunc(func(r int64) Trap {
+					if r > 0 {
+						got = append(got, buf[:r]...)
+					} else if r < 0 || (r == 0 && len(got) > 0) {
+						return Exit(0)
+					}
+					return Call(Recv(p[0], buf))
+				})))
+			}
+			done := make(chan error, 1)
+			go func() { done <- k.Run() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the kernel froze on a blocking pipe")
+			}
+			if sent != int64(len(msg)) || string(got) != string(msg) {
+				t.Fatalf("sent %d, received %d bytes (equal: %v); want %d", sent, len(got), string(got) == string(msg), len(msg))
+			}
+		})
 	}
 }

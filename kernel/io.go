@@ -6,10 +6,13 @@ import (
 
 // This file holds pyos8's I/O subroutines, twice: as step sub-machines
 // that a step task runs with Call, and as ordinary Go functions for Go
-// tasks. Both work on non-blocking fds and trap only through ReadWait and
-// WriteWait. Their error results are negative errno values (the Code
-// values are negative errnos too); in Go they are unix.Errno or the
-// errors of Err.
+// tasks. They trap only through ReadWait and WriteWait and never block
+// the kernel, whatever the fd's flags: sockets are read and written with
+// MSG_DONTWAIT (and MSG_NOSIGNAL: a closed peer gives EPIPE, not SIGPIPE),
+// and any other fd, a pipe the caller forgot to make non-blocking, or the
+// listening socket of Accept, gets O_NONBLOCK set (it stays set). Their
+// error results are negative errno values (the Code values are negative
+// errnos too); in Go they are unix.Errno or the errors of Err.
 
 // errnoResult turns a system call error into a result word: -errno.
 func errnoResult(err error) int64 {
@@ -38,6 +41,9 @@ func (m *acceptMachine) Step(r int64) Trap {
 		if !m.waited {
 			m.waited = true
 			return ReadWait(m.fd)
+		}
+		if err := ensureNonblock(m.fd); err != nil {
+			return Exit(errnoResult(err))
 		}
 		nfd, err := acceptNB(m.fd)
 		switch err {
@@ -72,7 +78,7 @@ func (m *recvMachine) Step(r int64) Trap {
 		return ReadWait(m.fd)
 	}
 	for {
-		n, err := unix.Read(m.fd, m.buf)
+		n, err := readNB(m.fd, m.buf)
 		switch err {
 		case nil:
 			return Exit(int64(n))
@@ -102,7 +108,7 @@ func (m *sendMachine) Step(r int64) Trap {
 		return Exit(r) // WriteWait failed
 	}
 	for m.off < len(m.buf) {
-		n, err := unix.Write(m.fd, m.buf[m.off:])
+		n, err := writeNB(m.fd, m.buf[m.off:])
 		switch err {
 		case nil:
 			m.off += n
@@ -122,6 +128,9 @@ func (m *sendMachine) Step(r int64) Trap {
 func GoAccept(s *Sys, fd int) (int, error) {
 	for {
 		if err := s.ReadWait(fd); err != nil {
+			return -1, err
+		}
+		if err := ensureNonblock(fd); err != nil {
 			return -1, err
 		}
 		for {
@@ -148,7 +157,7 @@ func GoRecv(s *Sys, fd int, buf []byte) (int, error) {
 			return 0, err
 		}
 		for {
-			n, err := unix.Read(fd, buf)
+			n, err := readNB(fd, buf)
 			if err == unix.EINTR {
 				continue
 			}
@@ -169,7 +178,7 @@ func GoRecv(s *Sys, fd int, buf []byte) (int, error) {
 func GoSend(s *Sys, fd int, buf []byte) (int, error) {
 	off := 0
 	for off < len(buf) {
-		n, err := unix.Write(fd, buf[off:])
+		n, err := writeNB(fd, buf[off:])
 		switch err {
 		case nil:
 			off += n
@@ -183,4 +192,19 @@ func GoSend(s *Sys, fd int, buf []byte) (int, error) {
 		}
 	}
 	return off, nil
+}
+
+// ensureNonblock sets O_NONBLOCK on fd if it lacks it: a blocking read or
+// write would stop every task of the kernel. The flag stays set: it is the
+// file's, shared with every other descriptor of it.
+func ensureNonblock(fd int) error {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return err
+	}
+	if fl&unix.O_NONBLOCK != 0 {
+		return nil
+	}
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_NONBLOCK)
+	return err
 }

@@ -1,6 +1,10 @@
 package kernel
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // pollRDHUP is poll(2)'s peer-closed event.
 const pollRDHUP = unix.POLLRDHUP
@@ -21,4 +25,45 @@ func acceptNB(fd int) (int, error) {
 // socketNB makes a non-blocking, close-on-exec stream socket.
 func socketNB(domain int) (int, error) {
 	return unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+}
+
+// readNB reads from fd without ever blocking the kernel: a socket is read
+// with MSG_DONTWAIT, whatever its own flags; any other fd is first made
+// non-blocking (ensureNonblock).
+func readNB(fd int, buf []byte) (int, error) {
+	var p unsafe.Pointer
+	if len(buf) > 0 {
+		p = unsafe.Pointer(&buf[0])
+	}
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(p), uintptr(len(buf)), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.ENOTSOCK {
+		if err := ensureNonblock(fd); err != nil {
+			return 0, err
+		}
+		return unix.Read(fd, buf)
+	}
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// writeNB writes to fd without ever blocking the kernel, as readNB reads;
+// on a socket without SIGPIPE either (MSG_NOSIGNAL: EPIPE instead).
+func writeNB(fd int, buf []byte) (int, error) {
+	var p unsafe.Pointer
+	if len(buf) > 0 {
+		p = unsafe.Pointer(&buf[0])
+	}
+	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(p), uintptr(len(buf)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	if e == unix.ENOTSOCK {
+		if err := ensureNonblock(fd); err != nil {
+			return 0, err
+		}
+		return unix.Write(fd, buf)
+	}
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -54,3 +54,20 @@ func socketNB(domain int) (int, error) {
 	unix.CloseOnExec(fd)
 	return fd, nil
 }
+
+// readNB reads from fd without ever blocking the kernel: fd is first made
+// non-blocking (ensureNonblock).
+func readNB(fd int, buf []byte) (int, error) {
+	if err := ensureNonblock(fd); err != nil {
+		return 0, err
+	}
+	return unix.Read(fd, buf)
+}
+
+// writeNB writes to fd without ever blocking the kernel, as readNB reads.
+func writeNB(fd int, buf []byte) (int, error) {
+	if err := ensureNonblock(fd); err != nil {
+		return 0, err
+	}
+	return unix.Write(fd, buf)
+}
