@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -317,5 +318,51 @@ func TestBlockingFD(t *testing.T) {
 				t.Fatalf("sent %d, received %d bytes (equal: %v); want %d", sent, len(got), string(got) == string(msg), len(msg))
 			}
 		})
+	}
+}
+
+// TestWakeOrder: many tasks whose fds become ready in one poll wake in the
+// order their waits began, under every poller, so a program prints the
+// same lines whatever the poller.
+func TestWakeOrder(t *testing.T) {
+	const n = 64
+	perm := make([]int, n) // the order the waits begin
+	for i := range perm {
+		perm[i] = (i*37 + 11) % n
+	}
+	var want strings.Builder
+	for _, i := range perm {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	outs := map[string]string{}
+	eachPoller(t, func(t *testing.T, poller string) {
+		var fds [n][2]int
+		for i := range fds {
+			fds[i][0], fds[i][1] = pipe(t)
+		}
+		var out strings.Builder
+		k := New(WithPoller(poller))
+		for _, i := range perm {
+			k.Spawn(Go(func(s *Sys) {
+				if err := s.ReadWait(fds[i][0]); err != nil {
+					t.Error(err)
+				}
+				fmt.Fprintf(&out, "%d\n", i)
+			}))
+		}
+		k.Spawn(Go(func(s *Sys) {
+			s.Yield() // every reader waits now
+			for i := n - 1; i >= 0; i-- {
+				unix.Write(fds[(i*5)%n][1], []byte("x"))
+			}
+		}))
+		run(t, k)
+		outs[poller] = out.String()
+		if out.String() != want.String() {
+			t.Errorf("wake order under %s:\n%s\nwant the order the waits began:\n%s", poller, out.String(), want.String())
+		}
+	})
+	if outs["select"] != outs["poll"] || outs["poll"] != outs["epoll"] {
+		t.Error("the pollers printed different lines")
 	}
 }

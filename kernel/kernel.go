@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,7 @@ type Kernel struct {
 	p          poller
 	fdLimit    int
 	evs        []event
+	woken      []wakeup // tasks one poll makes ready, put in the order their waits began
 	epoch      time.Time
 
 	// epoll drops the registration of an fd closed while waited on
@@ -74,6 +76,12 @@ type Kernel struct {
 	wakeMu  sync.Mutex // guards wakefd and wakew against Stop
 	wakefd  int        // fd that wakes the poller for Stop, or -1
 	wakew   int        // its write end: the same eventfd on Linux, a pipe elsewhere
+}
+
+// wakeup is a task an I/O event makes ready, with its trap's result.
+type wakeup struct {
+	t *task
+	r int64
 }
 
 // fdWaits are the tasks waiting on one fd.
@@ -622,6 +630,8 @@ func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
 	}
 	t.state, t.op, t.arg = sIO, op, uintptr(fd)
 	t.fd, t.write = fd, op == OpWriteWait
+	k.seq++
+	t.seq = k.seq
 	k.nio++
 	k.pollSoon()
 	return 0, true
@@ -687,6 +697,17 @@ func (k *Kernel) poll() error {
 		}
 		k.ioReady(e.fd, e.ev)
 	}
+	// The woken tasks join the ready queue in the order their waits
+	// began, as pyos's, whatever order the poller reported the fds in:
+	// a program's output does not depend on the poller.
+	if len(k.woken) > 1 {
+		slices.SortFunc(k.woken, func(a, b wakeup) int { return cmp.Compare(a.t.seq, b.t.seq) })
+	}
+	for i, w := range k.woken {
+		k.wake(w.t, w.r)
+		k.woken[i] = wakeup{}
+	}
+	k.woken = k.woken[:0]
 	if len(k.timers) > 0 {
 		k.expire()
 	}
@@ -711,23 +732,34 @@ func (k *Kernel) ioReady(fd int, ev uint32) {
 	}
 	w := &k.fds[fd]
 	if ev&evBad != 0 {
-		k.wakeList(&w.r, int64(CodeBadFD))
-		k.wakeList(&w.w, int64(CodeBadFD))
+		k.wakeLater(&w.r, int64(CodeBadFD))
+		k.wakeLater(&w.w, int64(CodeBadFD))
 		return
 	}
 	if ev&evRead != 0 {
-		k.wakeList(&w.r, 0)
+		k.wakeLater(&w.r, 0)
 	}
 	if ev&evWrite != 0 {
-		k.wakeList(&w.w, 0)
+		k.wakeLater(&w.w, 0)
 	}
 	if want := w.want(); want != 0 {
 		if err := k.p.watch(fd, want); err != nil {
 			code := errCode(err)
-			k.wakeList(&w.r, code)
-			k.wakeList(&w.w, code)
+			k.wakeLater(&w.r, code)
+			k.wakeLater(&w.w, code)
 		}
 	}
+}
+
+// wakeLater moves every task in *l to k.woken with result r and empties
+// the list: poll wakes them all in the order their waits began.
+func (k *Kernel) wakeLater(l *[]*task, r int64) {
+	for i, t := range *l {
+		k.nio--
+		k.woken = append(k.woken, wakeup{t, r})
+		(*l)[i] = nil
+	}
+	*l = (*l)[:0]
 }
 
 // sweep fails the waits on fds that are no longer open. Only the epoll

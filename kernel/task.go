@@ -67,7 +67,7 @@ type task struct {
 	fd      int     // sIO: the fd waited on
 	write   bool    // sIO: WriteWait rather than ReadWait
 	when    int64   // sSleep: deadline, kernel clock (ns)
-	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines
+	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
 	hidx    int     // sSleep: index in the timer heap
 }
 
