@@ -138,8 +138,7 @@ block:
 //
 // It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
 // it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
-// CK_ERUNNING, CK_EDEAD, CK_ECLOSED, and CK_ESTACK when the stack canary
-// was clobbered (the coroutine is then dead).
+// CK_ERUNNING, CK_EDEAD, CK_ECLOSED.
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	// Look up the thread block, keeping the arguments in callee-saved
 	// registers across the call (three pushes realign SP).
@@ -233,20 +232,11 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	coro_prev(BX), DX
 	MOVQ	DX, threadBlock_current(R14)
 	TESTQ	R13, R13
-	JZ	canary
+	JZ	3(PC)
 	MOVQ	coro_value(BX), DX
 	MOVQ	DX, 0(R13)
 
-canary:
-	// The canary word at the low end of the stack must be intact; if not,
-	// the stack overflowed past the guard page and the coroutine is dead.
-	MOVQ	coro_stackLo(BX), DX
-	MOVQ	0(DX), DX
-	CMPQ	DX, coro_canary(BX)
-	JNE	estack
-
-	// The code: CK_OK for a yield, CK_DONE for a return. A cancel leaves
-	// the coroutine closed whatever it did.
+	// The code: CK_OK for a yield, CK_DONE for a return.
 	MOVQ	$const_ckOK, AX
 	CMPQ	CX, $const_stDead
 	JNE	2(PC)
@@ -264,11 +254,6 @@ publish:
 	ORQ	R15, CX
 	MOVQ	CX, coro_status(BX)
 	JMP	out
-
-estack:
-	MOVQ	$const_ckEStack, AX
-	MOVQ	$const_stDead, CX
-	JMP	publish
 
 busy:
 	// AX holds the status word found. Another generation means the

@@ -144,8 +144,7 @@ block:
 //
 // It runs co until it yields (CK_OK) or returns (CK_DONE), storing the word
 // it passed in *out (out may be NULL). Errors: CK_EINVAL for NULL,
-// CK_ERUNNING, CK_EDEAD, CK_ECLOSED, and CK_ESTACK when the stack canary
-// was clobbered (the coroutine is then dead).
+// CK_ERUNNING, CK_EDEAD, CK_ECLOSED.
 TEXT ·resume(SB), NOSPLIT|NOFRAME, $0-0
 	// Look up the thread block, keeping the arguments and LR in a frame.
 	SUB	$32, RSP
@@ -233,18 +232,9 @@ claim:
 	MOVD	R0, R6
 	MOVD	coro_prev(R19), R2
 	MOVD	R2, threadBlock_current(R22)
-	CBZ	R21, canary
+	CBZ	R21, 3(PC)
 	MOVD	coro_value(R19), R2
 	MOVD	R2, (R21)
-
-canary:
-	// The canary word at the low end of the stack must be intact; if not,
-	// the stack overflowed past the guard page and the coroutine is dead.
-	MOVD	coro_stackLo(R19), R2
-	MOVD	(R2), R2
-	MOVD	coro_canary(R19), R3
-	CMP	R3, R2
-	BNE	estack
 
 	// The code: CK_OK for a yield, CK_DONE for a return.
 	MOVD	$const_ckOK, R0
@@ -263,11 +253,6 @@ publish:
 	ADD	$coro_status, R19, R1
 	STLR	R6, (R1)
 	B	out
-
-estack:
-	MOVD	$const_ckEStack, R0
-	MOVD	$const_stDead, R6
-	B	publish
 
 busy:
 	// X0 holds the status word found. Another generation means the

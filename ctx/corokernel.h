@@ -30,9 +30,9 @@
  * Rules: bodies are native code only. Callbacks into Go must be made with
  * ctx.NewCallback (they switch to the resumer's stack first, and a Go
  * panic that leaves them marks the coroutines whose frames it abandons
- * dead). A stack overflow that hits the guard page ends the process with
- * a line naming the coroutine; one that skips the guard page is reported
- * as CK_ESTACK by the next resume.
+ * dead). A stack overflow ends the process with a line naming the
+ * coroutine: below every stack lies a 64 KiB guard region, which only a
+ * frame larger than that can skip.
  */
 #ifndef COROKERNEL_H
 #define COROKERNEL_H
@@ -48,7 +48,6 @@
 #define CK_ERUNNING    -2  /* resume: the coroutine is running (maybe further up this stack) */
 #define CK_EDEAD       -3  /* resume: the coroutine is dead */
 #define CK_ENOTRUNNING -4  /* yield: co is not the coroutine running on this thread */
-#define CK_ESTACK      -5  /* resume: the stack canary was clobbered; the coroutine is dead */
 #define CK_ECLOSED     -6  /* resume: the coroutine is closed */
 #define CK_ECANCELED -125  /* yield, trap: Close cancelled the coroutine: release what you hold and
                             * return; a yield after this abandons the body (its stack is freed) */

@@ -43,8 +43,8 @@
 // goroutines, and yielding from outside the coroutine all return errors. A
 // stack overflow that hits the guard page still ends the process (it
 // cannot be recovered), but first prints a line naming the coroutine, on
-// any thread; one that skips the guard page is caught by a canary word at
-// the low end of the stack when the coroutine next switches out.
+// any thread. The guard region is 64 KiB of address space (no memory), so
+// only a frame larger than that can skip it.
 //
 // # Memory
 //
@@ -99,18 +99,6 @@ var (
 	ErrInternal = errors.New("ctx: unexpected result from the native resume")
 )
 
-// StackError reports a coroutine whose canary word, at the low end of its
-// stack, was overwritten: the body used more stack than it had and wrote
-// past the guard page. The coroutine is dead; its stack is freed by Close.
-type StackError struct {
-	Name string // the coroutine's name (WithName, or "coroutine #N")
-}
-
-// Error names the coroutine and says what happened to its stack.
-func (e *StackError) Error() string {
-	return "ctx: " + e.Name + ": stack canary clobbered: the body overflowed its stack past the guard page"
-}
-
 // The low two bits of a record's status word are the state; the rest is
 // the generation, new for every coroutine, so that a stale handle or a
 // stale C pointer never claims the next coroutine on the same stack.
@@ -130,7 +118,6 @@ const (
 	ckERunning    = -2
 	ckEDead       = -3
 	ckENotRunning = -4
-	ckEStack      = -5
 	ckEClosed     = -6
 	ckECanceled   = -125
 	ckENotTask    = -1  // ck_trap outside a trapping coroutine
@@ -151,8 +138,7 @@ type coro struct {
 	caller  uintptr // the resumer's context while it runs
 	fn      uintptr // uintptr_t (*fn)(ck_coroutine *, uintptr_t)
 	arg     uintptr // fn's second argument
-	stackLo uintptr // lowest usable stack address; the canary word lives there
-	canary  uintptr // the value the canary word must hold
+	stackLo uintptr // lowest usable stack address; the guard region lies below
 	prev    uintptr // the thread's current coroutine before this resume
 	stackHi uintptr // top of the stack (this record sits just below it)
 	trapOp  uintptr // kernel trap of a native task: op code
@@ -161,6 +147,9 @@ type coro struct {
 	inPtr   uintptr // where yield wants the next resume's word (or 0)
 	inTrap  uintptr // 1 while suspended in trap: the resume word is trap's result
 	started uintptr // 1 once the body has been entered
+	msg     uintptr // the line the overflow reporter prints (in this page, below the record)
+	msgLen  uintptr
+	_       uintptr
 }
 
 // threadBlock is the per-thread block, reached through a pthread key.
@@ -365,10 +354,9 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 		l.stack, l.own = s, true
 	}
 	s := l.stack
-	s.label(c.name)
 
-	// The record sits at the very top of the stack; the first frame goes
-	// below it.
+	// The record sits at the very top of the stack, the overflow line
+	// below it; the first frame goes below that.
 	c.co = (*coro)(unsafe.Pointer(&s.mem[len(s.mem)-int(coroSize)]))
 	c.gen = nextGen.Add(1) << 2
 	table := &api
@@ -381,10 +369,10 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 		arg:     arg,
 		status:  c.gen | stSuspended,
 		stackLo: s.lo(),
-		canary:  s.canary,
 		stackHi: s.hi(),
 	}
-	c.co.ctx = uintptr(corokernel.MakeContext(uintptr(unsafe.Pointer(c.co)), uintptr(s.Size()), coEntryFn))
+	c.co.msg, c.co.msgLen = s.label(c.name)
+	c.co.ctx = uintptr(corokernel.MakeContext(c.co.msg, uintptr(s.Size()), coEntryFn))
 	l.co, l.gen = c.co, c.gen
 	runtime.AddCleanup(c, (*life).collect, l)
 	return c, nil
@@ -397,9 +385,8 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 //
 // Resuming a dead coroutine returns ErrDead, a running one (from a
 // callback inside its own body, or racing from another goroutine)
-// ErrRunning, a closed one ErrClosed; a clobbered stack canary returns a
-// *StackError. A panic in a Go callback of the body goes on up through
-// Resume, leaving the coroutine Dead.
+// ErrRunning, a closed one ErrClosed. A panic in a Go callback of the body
+// goes on up through Resume, leaving the coroutine Dead.
 func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 	if c.l.closed.Load() {
 		return 0, false, ErrClosed
@@ -418,8 +405,6 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 		out = co.value
 		storeRelease(&co.status, c.gen|stDead)
 		return out, true, nil
-	case ckEStack:
-		storeRelease(&co.status, c.gen|stDead)
 	}
 	return 0, false, c.codeErr(r)
 }
@@ -442,8 +427,6 @@ func (c *Coroutine) codeErr(r int32) error {
 		return ErrRunning
 	case ckEClosed:
 		return ErrClosed
-	case ckEStack:
-		return &StackError{Name: c.name}
 	}
 	return fmt.Errorf("%w: %d", ErrInternal, r)
 }
@@ -507,7 +490,7 @@ func (c *Coroutine) Close() error {
 	}
 	if state == stSuspended && co.started != 0 {
 		a := resumeArgs{co: uintptr(unsafe.Pointer(co)), expect: c.gen | stClosed, flags: resumeCancel}
-		if r := cgocall(goResumeFn, unsafe.Pointer(&a)); r == ckOK || r == ckDone || r == ckEStack {
+		if r := cgocall(goResumeFn, unsafe.Pointer(&a)); r == ckOK || r == ckDone {
 			storeRelease(&co.status, c.gen|stClosed)
 		}
 	}

@@ -28,7 +28,7 @@ func TestHeader(t *testing.T) {
 	}
 	for name, want := range map[string]int64{
 		"CK_OK": ckOK, "CK_DONE": ckDone, "CK_EINVAL": ckEInval, "CK_ERUNNING": ckERunning,
-		"CK_EDEAD": ckEDead, "CK_ENOTRUNNING": ckENotRunning, "CK_ESTACK": ckEStack,
+		"CK_EDEAD": ckEDead, "CK_ENOTRUNNING": ckENotRunning,
 		"CK_ECLOSED": ckEClosed, "CK_ECANCELED": ckECanceled, "CK_ENOTTASK": ckENotTask,
 		"CK_TRAP_EKILLED": ckECanceled, "CK_API_VERSION": APIVersion,
 	} {

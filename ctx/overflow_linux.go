@@ -38,8 +38,6 @@ var (
 	overflowOnce sync.Once
 	// oldSegvHandler is the handler the assembly chains to.
 	oldSegvHandler uintptr
-	// segvPageSize is the page size for the assembly.
-	segvPageSize = uintptr(pageSize)
 )
 
 func installOverflowReporter() {

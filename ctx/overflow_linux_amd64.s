@@ -5,15 +5,15 @@
 //
 // A guard page hit comes from the coroutine running on this thread, so the
 // test is exact and reads nothing it is not sure of: the thread block's
-// current coroutine (pthread_getspecific only reads the thread's TLS), its
-// guard page (the page below its lowest stack address), and, when the
-// fault lies there, the header page below that, which the stack's own
-// mapping holds. Then one raw write(2) and the jump.
+// current coroutine (pthread_getspecific only reads the thread's TLS; the
+// current coroutine is always running, so its record is mapped), its
+// guard region (the GuardSize bytes below its lowest stack address), and,
+// when the fault lies there, the line its record points at, in the
+// record's own page. Then one raw write(2) and the jump.
 
 #include "textflag.h"
 #include "go_asm.h"
 
-#define HDR_MAGIC	$0x636b677561726421
 #define SYS_write	1
 
 // Frame: the three arguments, pushed (SP is then 16-byte aligned):
@@ -37,11 +37,10 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	JZ	chain
 
 	// Is the faulting address (siginfo si_addr, offset 16) in its guard
-	// page, [stack low - page, stack low)?
+	// region, [stack low - GuardSize, stack low)?
 	MOVQ	coro_stackLo(AX), CX
-	MOVQ	·segvPageSize(SB), R8
 	MOVQ	CX, R9
-	SUBQ	R8, R9
+	SUBQ	$const_GuardSize, R9
 	MOVQ	0x08(SP), SI
 	MOVQ	16(SI), R10
 	CMPQ	R10, R9
@@ -49,14 +48,9 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	CMPQ	R10, CX
 	JCC	chain
 
-	// The header page below the guard page: check the magic, then
-	// write(2, header+24, header[16]), the line naming the coroutine.
-	SUBQ	R8, R9
-	MOVQ	HDR_MAGIC, CX
-	CMPQ	0(R9), CX
-	JNE	chain
-	MOVQ	16(R9), DX
-	LEAQ	24(R9), SI
+	// write(2, co->msg, co->msgLen): the line naming the coroutine.
+	MOVQ	coro_msgLen(AX), DX
+	MOVQ	coro_msg(AX), SI
 	MOVQ	$2, DI
 	MOVQ	$SYS_write, AX
 	SYSCALL

@@ -6,10 +6,11 @@
 //
 // A guard page hit comes from the coroutine running on this thread, so the
 // test is exact and reads nothing it is not sure of: the thread block's
-// current coroutine (pthread_getspecific only reads the thread's TLS), its
-// guard page (the page below its lowest stack address), and, when the
-// fault lies there, the header page below that, which the stack's own
-// mapping holds. Then one raw write(2) and the jump.
+// current coroutine (pthread_getspecific only reads the thread's TLS; the
+// current coroutine is always running, so its record is mapped), its
+// guard region (the GuardSize bytes below its lowest stack address), and,
+// when the fault lies there, the line its record points at, in the
+// record's own page. Then one raw write(2) and the jump.
 
 #include "textflag.h"
 #include "go_asm.h"
@@ -36,11 +37,9 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	CBZ	R0, chain
 
 	// Is the faulting address (siginfo si_addr, offset 16) in its guard
-	// page, [stack low - page, stack low)?
+	// region, [stack low - GuardSize, stack low)?
 	MOVD	coro_stackLo(R0), R3
-	MOVD	$·segvPageSize(SB), R4
-	MOVD	(R4), R4
-	SUB	R4, R3, R5
+	SUB	$const_GuardSize, R3, R5
 	MOVD	0x08(RSP), R1
 	MOVD	16(R1), R6
 	CMP	R5, R6
@@ -48,15 +47,9 @@ TEXT ·segvHandler(SB), NOSPLIT|NOFRAME, $0-0
 	CMP	R3, R6
 	BHS	chain
 
-	// The header page below the guard page: check the magic, then
-	// write(2, header+24, header[16]), the line naming the coroutine.
-	SUB	R4, R5
-	MOVD	$0x636b677561726421, R6
-	MOVD	0(R5), R7
-	CMP	R6, R7
-	BNE	chain
-	MOVD	16(R5), R2
-	ADD	$24, R5, R1
+	// write(2, co->msg, co->msgLen): the line naming the coroutine.
+	MOVD	coro_msgLen(R0), R2
+	MOVD	coro_msg(R0), R1
 	MOVD	$2, R0
 	MOVD	$SYS_write, R8
 	SVC

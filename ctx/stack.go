@@ -2,8 +2,6 @@ package ctx
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -39,37 +37,36 @@ const MapHeadroom = 4096
 
 // Stack is an mmap'd coroutine stack. Its mapping, from low addresses up:
 //
-//	header page   read-write: a magic word, the guard page's address and
-//	              the line to print if the guard page is hit
-//	guard page    PROT_NONE: the first write past the stack faults here
-//	stack         Size() bytes; the canary word sits at its lowest address,
-//	              the coroutine record (struct ck_coroutine) at its top
+//	guard region  GuardSize bytes, PROT_NONE: address space, no memory. A
+//	              write past the stack faults here, even from a frame of
+//	              up to GuardSize bytes that skips its first pages
+//	stack         Size() bytes; the coroutine record (struct ck_coroutine)
+//	              at its top, and below it the line the overflow reporter
+//	              prints, both in the one page a fresh coroutine touches
 //
-// The header lives below the guard page so that an overflow, which grows
-// down from the top, faults before it can reach it.
+// An idle coroutine that used little stack keeps just that top page
+// resident.
 type Stack struct {
-	mem    []byte // the whole mapping
-	size   int    // usable bytes
-	canary uintptr
-	inUse  bool
-	freed  bool
+	mem   []byte // the whole mapping
+	size  int    // usable bytes
+	inUse bool
+	freed bool
 }
 
-// The header page's fields (overflow_*.s reads them).
-const (
-	hdrMagic  = 0x636b_6775_6172_6421 // "ck guard!"
-	hdrGuard  = 8                     // address of the guard page
-	hdrMsgLen = 16
-	hdrMsg    = 24
-)
+// GuardSize is the size of the PROT_NONE region below every stack: a
+// whole number of pages for every page size Linux uses (4, 16 and 64 KiB).
+const GuardSize = 64 << 10
 
-// mapsPerStack is how many memory mappings one stack can take: the header,
-// the guard page and the stack (the kernel may merge neighbours).
-const mapsPerStack = 3
+// msgRoom is the room for the overflow line, between the record and the
+// first frame.
+const msgRoom = 160
+
+// mapsPerStack is how many memory mappings one stack takes: the guard
+// region and the stack (the kernel may merge neighbours).
+const mapsPerStack = 2
 
 var (
-	pageSize  = unix.Getpagesize()
-	canaryKey uintptr
+	pageSize = unix.Getpagesize()
 
 	pool struct {
 		sync.Mutex
@@ -103,9 +100,6 @@ const limboSize = 256
 const poolPerSize = 64
 
 func init() {
-	var b [8]byte
-	rand.Read(b[:])
-	canaryKey = uintptr(binary.LittleEndian.Uint64(b[:])) | 1
 	if t, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
 		maps.limit, _ = strconv.Atoi(string(bytes.TrimSpace(t)))
 	}
@@ -168,22 +162,18 @@ func NewStack(size int) (*Stack, error) {
 	if err := reserveMaps(); err != nil {
 		return nil, err
 	}
-	p, err := unix.MmapPtr(-1, 0, nil, uintptr(2*pageSize+size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(GuardSize+size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		unreserveMaps(mapsPerStack)
 		return nil, fmt.Errorf("ctx: mmap of a %d-byte stack: %w", size, err)
 	}
-	mem := unsafe.Slice((*byte)(p), 2*pageSize+size)
-	if err := unix.Mprotect(mem[pageSize:2*pageSize], unix.PROT_NONE); err != nil {
+	mem := unsafe.Slice((*byte)(p), GuardSize+size)
+	if err := unix.Mprotect(mem[:GuardSize], unix.PROT_NONE); err != nil {
 		munmap(mem)
 		unreserveMaps(mapsPerStack)
-		return nil, fmt.Errorf("ctx: mprotect of the guard page: %w", err)
+		return nil, fmt.Errorf("ctx: mprotect of the guard region: %w", err)
 	}
-	s := &Stack{mem: mem, size: size}
-	s.canary = canaryKey ^ s.lo()
-	*s.word(0) = hdrMagic
-	*s.word(hdrGuard) = s.base() + uintptr(pageSize)
-	return s, nil
+	return &Stack{mem: mem, size: size}, nil
 }
 
 // Size returns the usable size of the stack in bytes.
@@ -221,7 +211,7 @@ func (s *Stack) pool() bool {
 		return false
 	}
 	pool.Unlock()
-	unix.Madvise(s.mem[2*pageSize:len(s.mem)-pageSize], unix.MADV_DONTNEED)
+	unix.Madvise(s.mem[GuardSize:len(s.mem)-pageSize], unix.MADV_DONTNEED)
 	pool.Lock()
 	pool.free[s.size] = append(pool.free[s.size], s)
 	pool.Unlock()
@@ -275,16 +265,19 @@ func (s *Stack) acquire() error {
 }
 
 func (s *Stack) base() uintptr { return uintptr(unsafe.Pointer(&s.mem[0])) }
-func (s *Stack) lo() uintptr   { return s.base() + uintptr(2*pageSize) }
+func (s *Stack) lo() uintptr   { return s.base() + uintptr(GuardSize) }
 func (s *Stack) hi() uintptr   { return s.lo() + uintptr(s.size) }
 
-func (s *Stack) word(off int) *uintptr { return (*uintptr)(unsafe.Pointer(&s.mem[off])) }
-
-// label prepares the stack for a new coroutine: the canary word and the
-// line the overflow reporter prints if this coroutine hits the guard page.
-func (s *Stack) label(name string) {
-	*s.word(2 * pageSize) = s.canary
-	msg := fmt.Sprintf("corokernel: stack overflow in %s: it hit the guard page below its %d-byte stack\n", name, s.size)
-	n := copy(s.mem[hdrMsg:pageSize], msg)
-	*s.word(hdrMsgLen) = uintptr(n)
+// label writes, just below the record at the top of the stack, the line
+// the overflow reporter prints if this coroutine hits the guard region,
+// and returns its address and length: the address is also the top of the
+// coroutine's first frame.
+func (s *Stack) label(name string) (msg, n uintptr) {
+	line := fmt.Sprintf("corokernel: stack overflow in %s: it hit the guard page below its %d-byte stack\n", name, s.size)
+	if len(line) > msgRoom {
+		line = line[:msgRoom-1] + "\n"
+	}
+	at := len(s.mem) - int(coroSize) - msgRoom
+	copy(s.mem[at:], line)
+	return uintptr(unsafe.Pointer(&s.mem[at])), uintptr(len(line))
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,17 +59,66 @@ func GoEchoServer(fd int) Task {
 	})
 }
 
+// Memory per connection (seed 001's C10k problem): a connection's task
+// owns no read buffer. It reads into a buffer shared by every connection
+// (echoBufs), between one wait and the next, and writes the reply at once;
+// only bytes that must survive a WriteWait, a full socket, are copied into
+// a buffer of the task's own, freed once they are sent. An idle
+// connection costs its task and nothing more.
+
+// echoBufs are the shared read buffers of the echo handlers: one is held
+// only while a handler runs between two waits.
+var echoBufs = sync.Pool{New: func() any { b := make([]byte, echoBufSize); return &b }}
+
+// echoOnce reads what fd has (a non-blocking read) into a shared buffer
+// and writes it back. It returns what the socket could not take yet, in a
+// buffer of its own, and eof at the end of the stream or on an error.
+// wait is true when there was nothing to read.
+func echoOnce(fd int) (rest []byte, wait, eof bool) {
+	bp := echoBufs.Get().(*[]byte)
+	defer echoBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := readNB(fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return nil, true, false
+		case err != nil || n == 0:
+			return nil, false, true
+		}
+		for off := 0; off < n; {
+			w, err := writeNB(fd, buf[off:n])
+			switch {
+			case err == nil:
+				off += w
+			case err == unix.EINTR:
+			case err == unix.EAGAIN:
+				return append([]byte(nil), buf[off:n]...), false, false
+			default:
+				return nil, false, true
+			}
+		}
+		return nil, false, false
+	}
+}
+
 // goEchoClient is pyos8's handle_client.
 func goEchoClient(s *Sys, fd int) {
 	defer unix.Close(fd)
-	buf := make([]byte, echoBufSize)
 	for {
-		n, err := GoRecv(s, fd, buf)
-		if n == 0 || err != nil {
+		if err := s.ReadWait(fd); err != nil {
 			return
 		}
-		if _, err := GoSend(s, fd, buf[:n]); err != nil {
+		rest, _, eof := echoOnce(fd)
+		if eof {
 			return
+		}
+		if len(rest) > 0 {
+			if _, err := GoSend(s, fd, rest); err != nil {
+				return
+			}
 		}
 	}
 }
@@ -121,42 +171,48 @@ func (m *stepEchoServer) Kill() {
 	}
 }
 
-// stepEchoClient is pyos8's handle_client as a state machine, with its
-// own Recv and Send machines reused for every message.
+// stepEchoClient is pyos8's handle_client as a state machine: ReadWait,
+// then echoOnce, and a Send sub-machine only for what the socket could not
+// take at once.
 type stepEchoClient struct {
-	fd           int
-	pc           int
-	buf          []byte
-	recv         recvMachine
-	send         sendMachine
-	recvT, sendT Task
+	fd    int
+	pc    int
+	send  sendMachine
+	sendT Task
 }
 
 func newStepEchoClient(fd int) Task {
-	m := &stepEchoClient{fd: fd, buf: make([]byte, echoBufSize)}
-	m.recvT, m.sendT = Step(&m.recv), Step(&m.send)
+	m := &stepEchoClient{fd: fd}
+	m.sendT = Step(&m.send)
 	return Step(m)
 }
 
 func (m *stepEchoClient) Step(r int64) Trap {
 	switch m.pc {
-	case 1: // Recv returned
-		if r <= 0 {
+	case 1: // ReadWait returned
+		if r < 0 {
 			m.Kill()
 			return Exit(r)
 		}
-		m.pc = 2
-		m.send = sendMachine{fd: m.fd, buf: m.buf[:r]}
-		return Call(m.sendT)
+		rest, _, eof := echoOnce(m.fd)
+		if eof {
+			m.Kill()
+			return Exit(0)
+		}
+		if len(rest) > 0 {
+			m.pc = 2
+			m.send = sendMachine{fd: m.fd, buf: rest}
+			return Call(m.sendT)
+		}
 	case 2: // Send returned
+		m.send = sendMachine{}
 		if r < 0 {
 			m.Kill()
 			return Exit(r)
 		}
 	}
 	m.pc = 1
-	m.recv = recvMachine{fd: m.fd, buf: m.buf}
-	return Call(m.recvT)
+	return ReadWait(m.fd)
 }
 
 // Kill closes the connection.

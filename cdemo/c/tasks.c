@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,20 +114,6 @@ static int64_t Accept(ck_coroutine *co, int fd)
 	}
 }
 
-static int64_t Recv(ck_coroutine *co, int fd, char *buf, size_t n)
-{
-	for (;;) {
-		int64_t r = trap(co, CK_TRAP_READWAIT, (uintptr_t)fd, 0);
-		if (r < 0)
-			return r;
-		ssize_t k = recv(fd, buf, n, 0);
-		if (k >= 0)
-			return k;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return -errno;
-	}
-}
-
 /* Send writes first and waits only when the socket is full, as
  * kernel.GoSend does: a fresh reply nearly always fits. */
 static int64_t Send(ck_coroutine *co, int fd, const char *buf, size_t n)
@@ -149,20 +136,73 @@ static int64_t Send(ck_coroutine *co, int fd, const char *buf, size_t n)
 	return (int64_t)done;
 }
 
-enum { ECHO_BUF = 65536 };
+enum { ECHO_BUF = 65536, ECHO_POOL = 16 };
 
-/* handle_client: echo until the peer closes or the task is killed. The
- * buffer is on the heap: the task's stack is 64 KiB. */
+/* Read buffers shared by every connection (seed 001's C10k problem): a
+ * task holds one only between a wait and its next trap, so an idle
+ * connection costs its coroutine and nothing more. A pool under a lock,
+ * not a thread-local buffer: a kernel's tasks may resume on another thread
+ * after any trap, and several kernels run at once. */
+static pthread_mutex_t echo_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *echo_free[ECHO_POOL];
+static int echo_nfree;
+
+static char *echo_get(void)
+{
+	char *b = NULL;
+	pthread_mutex_lock(&echo_mu);
+	if (echo_nfree > 0)
+		b = echo_free[--echo_nfree];
+	pthread_mutex_unlock(&echo_mu);
+	return b != NULL ? b : malloc(ECHO_BUF);
+}
+
+static void echo_put(char *b)
+{
+	pthread_mutex_lock(&echo_mu);
+	if (echo_nfree < ECHO_POOL) {
+		echo_free[echo_nfree++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&echo_mu);
+	free(b);
+}
+
+/* handle_client: echo until the peer closes or the task is killed. It
+ * reads into a shared buffer once the socket is readable and writes the
+ * reply at once; what the socket cannot take yet is copied into a buffer
+ * of the task's own for as long as Send waits. */
 static uintptr_t echo_client(ck_coroutine *co, uintptr_t fd)
 {
-	char *buf = malloc(ECHO_BUF);
-	if (buf != NULL) {
-		for (;;) {
-			int64_t n = Recv(co, (int)fd, buf, ECHO_BUF);
-			if (n <= 0 || Send(co, (int)fd, buf, (size_t)n) < 0)
+	for (;;) {
+		if (trap(co, CK_TRAP_READWAIT, fd, 0) < 0)
+			break;
+		char *buf = echo_get();
+		if (buf == NULL)
+			break;
+		ssize_t n = recv((int)fd, buf, ECHO_BUF, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			echo_put(buf);
+			continue;
+		}
+		ssize_t k = n > 0 ? send((int)fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+		if (n > 0 && k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			k = 0;
+		if (k < 0) {
+			echo_put(buf);
+			break;
+		}
+		char *own = NULL;
+		size_t rest = (size_t)(n - k);
+		if (rest > 0 && (own = malloc(rest)) != NULL)
+			memcpy(own, buf + k, rest);
+		echo_put(buf);
+		if (rest > 0) {
+			int64_t r = own != NULL ? Send(co, (int)fd, own, rest) : -1;
+			free(own);
+			if (r < 0)
 				break;
 		}
-		free(buf);
 	}
 	close((int)fd);
 	return 0;

@@ -5,8 +5,9 @@
 //	uintptr_t Count(ck_coroutine *co, uintptr_t n)     yields 0, 1, ... n-1, returns n (n = 0: forever)
 //	uintptr_t Deep(ck_coroutine *co, uintptr_t n)      recurses n frames of 1 KiB, returns n
 //	uintptr_t SkipGuard(ck_coroutine *co, uintptr_t pagesize)
-//	          writes a word below the guard page and over the canary, as a frame
-//	          too large for the stack would, without touching the guard page; then yields 1
+//	          writes a word two pages below the stack and one at its lowest address,
+//	          as a frame too large for the stack would, without touching the page
+//	          just below the stack; then yields 1
 //	uintptr_t Call6(ck_coroutine *co, uintptr_t a[7]) returns a[0](a[1], ..., a[6])
 //	int       CmpYield(const void *a, const void *b)  a qsort comparator that yields
 //	          &{a, b} from the current coroutine and returns the word it is resumed with

@@ -58,8 +58,8 @@ base:
 	RET
 
 TEXT ·skipGuard(SB), NOSPLIT|NOFRAME, $0-0
-	// AX = lowest stack address (the canary word), DX = two pages below it,
-	// inside the header page under the guard page.
+	// AX = lowest stack address (co->stackLo), DX = two pages below it,
+	// inside the guard region below the stack.
 	MOVQ	64(DI), AX
 	MOVQ	AX, DX
 	SUBQ	SI, DX

@@ -63,8 +63,8 @@ base:
 	RET
 
 TEXT ·skipGuard(SB), NOSPLIT|NOFRAME, $0-0
-	// X2 = lowest stack address (the canary word), X3 = two pages below
-	// it, inside the header page under the guard page.
+	// X2 = lowest stack address (co->stackLo), X3 = two pages below
+	// it, inside the guard region below the stack.
 	MOVD	64(R0), R2
 	SUB	R1, R2, R3
 	SUB	R1, R3

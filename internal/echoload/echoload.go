@@ -53,10 +53,15 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		first error
 		wg    sync.WaitGroup
 	)
+	// Every connection is open before any sends, and stays open until all
+	// are done: the server holds cfg.Conns connections at once.
+	var dialed, done sync.WaitGroup
+	dialed.Add(cfg.Conns)
+	done.Add(cfg.Conns)
 	start := time.Now()
 	for i := range cfg.Conns {
 		wg.Go(func() {
-			msgs, n, err := conn(ctx, cfg, i)
+			msgs, n, err := conn(ctx, cfg, i, &dialed, &done)
 			mu.Lock()
 			defer mu.Unlock()
 			st.Msgs += msgs
@@ -74,14 +79,29 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	return st, first
 }
 
-// conn runs connection i: it returns the messages and bytes checked.
-func conn(ctx context.Context, cfg Config, i int) (msgs, n int64, err error) {
+// conn runs connection i: it returns the messages and bytes checked. It
+// sends once every connection is dialed (dialed), and closes once every
+// one is done with its messages (done).
+func conn(ctx context.Context, cfg Config, i int, dialed, done *sync.WaitGroup) (msgs, n int64, err error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	dialed.Done()
+	finished := false
+	defer func() {
+		if !finished {
+			done.Done()
+		}
+	}()
 	if err != nil {
 		return 0, 0, err
 	}
 	defer c.Close()
+	dialed.Wait()
+	defer func() { // after the messages, before the close
+		finished = true
+		done.Done()
+		done.Wait()
+	}()
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	}

@@ -219,20 +219,28 @@ func netEchoConn(c net.Conn) {
 	}
 }
 
-// echoLoad echoes at least n messages over EchoConns connections to addr
-// (the same number on each) and returns the time n of them took.
+// echoLoad echoes at least n messages of EchoSize bytes over EchoConns
+// connections to addr (the same number on each) and returns the time n of
+// them took.
 func echoLoad(addr string, n int) (time.Duration, error) {
-	msgs := (n + EchoConns - 1) / EchoConns
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	return loadOn(ctx, addr, EchoConns, EchoSize, n)
+}
+
+// loadOn echoes at least n messages of size bytes over conns connections
+// to addr, all open at once (the same number of messages on each), and
+// returns the time n of them took.
+func loadOn(ctx context.Context, addr string, conns, size, n int) (time.Duration, error) {
+	msgs := max((n+conns-1)/conns, 1)
 	st, err := echoload.Run(ctx, echoload.Config{
-		Addr: addr, Conns: EchoConns, Msgs: msgs,
-		MinSize: EchoSize, MaxSize: EchoSize, Seed: 1,
+		Addr: addr, Conns: conns, Msgs: msgs,
+		MinSize: size, MaxSize: size, Seed: 1,
 	})
 	if err != nil {
 		return 0, err
 	}
-	total := msgs * EchoConns
+	total := msgs * conns
 	if st.Msgs != int64(total) {
 		return 0, fmt.Errorf("echoload: %d messages echoed, want %d", st.Msgs, total)
 	}
