@@ -223,12 +223,12 @@ type section struct {
 	title  string
 	intro  string
 	value  string // the value column's header
-	memory bool   // whether it has the memory column
+	memory string // the memory column's header, if it has one
 }
 
 var sections = []section{
 	{
-		id: measure.Switch, title: "Switch cost", value: "ns per round trip", memory: true,
+		id: measure.Switch, title: "Switch cost", value: "ns per round trip", memory: "bytes per suspended",
 		intro: "One round trip is a resume and the yield back (two switches), or a call and its return. " +
 			"Memory: the bytes each suspended coroutine or task holds (Go heap and stacks, " +
 			"or resident memory for stacks the Go runtime does not allocate).",
@@ -242,6 +242,12 @@ var sections = []section{
 		id: measure.Throughput, title: "Echo throughput", value: "MB/s",
 		intro: "pyos8's echo server on the kernel against a goroutine-per-connection server of package net, " +
 			"loaded from the same process (1 MB = 10^6 bytes).",
+	},
+	{
+		id: measure.C10K, title: "C10K: ten thousand connections", value: "MB/s", memory: "bytes per idle connection",
+		intro: "Seed 001's C10k problem: the echo servers with 10,000 connections open at once, under epoll, " +
+			"loaded from the same process; and the resident memory each server holds per idle connection " +
+			"(the connections echoed 100 bytes each and were left open).",
 	},
 }
 
@@ -275,8 +281,8 @@ func markdown(rep *report) string {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", s.title, s.intro)
 		head := []string{"mechanism", "kind", s.value, "× " + baseline(rep.Results, s.id)}
 		align := []string{"---", "---", "---:", "---:"}
-		if s.memory {
-			head = append(head, "bytes per suspended")
+		if s.memory != "" {
+			head = append(head, s.memory)
 			align = append(align, "---:")
 		}
 		head = append(head, "what it measures")
@@ -303,7 +309,7 @@ func markdown(rep *report) string {
 				mem = fmt.Sprintf("%.0f", r.Bytes)
 			}
 			cells := []string{r.Name, r.Kind, value, ratio}
-			if s.memory {
+			if s.memory != "" {
 				cells = append(cells, mem)
 			}
 			cells = append(cells, what)

@@ -96,15 +96,21 @@ func chart(rep *report) []byte {
 		})
 		body.y += 34
 		note := s.value + ", log scale; shorter is faster"
-		if s.id == measure.Throughput {
+		if s.id.PerSecond() {
 			note = "MB/s, linear scale; longer is faster; ratio to " + baseline(rep.Results, s.id)
 		}
 		body.printf(`<text x="16" y="%d"><tspan font-size="15" font-weight="bold">%s</tspan><tspan dx="12" fill="#555">%s</tspan></text>`+"\n",
 			body.y, esc(s.title), esc(note))
-		if s.id == measure.Throughput {
-			linearPanel(&body, rows, rep.Results)
+		if s.id.PerSecond() {
+			linearPanel(&body, rows, rep.Results, s.id)
 		} else {
 			logPanel(&body, rows, lo, hi)
+		}
+		if s.id == measure.C10K {
+			body.y += 34
+			body.printf(`<text x="16" y="%d"><tspan font-size="15" font-weight="bold">%s</tspan><tspan dx="12" fill="#555">%s</tspan></text>`+"\n",
+				body.y, esc("C10K: memory per idle connection"), esc("bytes, linear scale; shorter is leaner"))
+			memoryPanel(&body, rows)
 		}
 	}
 	body.y += 16
@@ -151,7 +157,7 @@ func legend(s *svg, rs []measure.Result) {
 func timeRange(rs []measure.Result) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, r := range rs {
-		if r.Ns > 0 && r.Section != measure.Throughput {
+		if r.Ns > 0 && !r.Section.PerSecond() {
 			lo, hi = math.Min(lo, r.Ns), math.Max(hi, r.Ns)
 		}
 	}
@@ -201,7 +207,7 @@ func logPanel(s *svg, rows []measure.Result, lo, hi float64) {
 }
 
 // linearPanel draws throughput rows as bars on a linear scale from 0.
-func linearPanel(s *svg, rows, all []measure.Result) {
+func linearPanel(s *svg, rows, all []measure.Result, id measure.Section) {
 	top := 0.0
 	for _, r := range rows {
 		top = math.Max(top, r.MBPerS)
@@ -213,9 +219,47 @@ func linearPanel(s *svg, rows, all []measure.Result) {
 	for v := 0.0; v <= top+step/2; v += step {
 		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
 	}
-	base := baseline(all, measure.Throughput)
+	base := baseline(all, id)
 	panel(s, rows, ticks, func(r measure.Result) (float64, string) {
 		return x(r.MBPerS), fmt.Sprintf("%.0f MB/s, %.2f× %s", r.MBPerS, r.Ratio, base)
+	})
+}
+
+// memoryPanel draws the rows' bytes per instance as bars on a linear
+// scale from 0.
+func memoryPanel(s *svg, rows []measure.Result) {
+	top := 0.0
+	for _, r := range rows {
+		top = math.Max(top, r.Bytes)
+	}
+	if top <= 0 {
+		top = 1
+	}
+	step := niceStep(top / 5)
+	top = math.Ceil(top/step) * step
+	x := func(v float64) float64 { return plotLeft + v/top*(plotRight-plotLeft) }
+	var ticks []tick
+	for v := 0.0; v <= top+step/2; v += step {
+		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
+	}
+	mem := slices.Clone(rows)
+	key := func(r measure.Result) float64 {
+		if r.Bytes <= 0 {
+			return math.Inf(1)
+		}
+		return r.Bytes
+	}
+	for i := range mem {
+		if mem[i].Bytes <= 0 { // no bar: the panel says why
+			mem[i].Ns = 0
+			if mem[i].Unavailable == "" && mem[i].Err == "" {
+				mem[i].Unavailable = "no memory figure"
+			}
+		}
+	}
+	slices.SortStableFunc(mem, func(a, b measure.Result) int { return cmp.Compare(key(a), key(b)) })
+	panel(s, mem, ticks, func(r measure.Result) (float64, string) {
+		return x(r.Bytes), fmt.Sprintf("%.0f bytes", r.Bytes)
 	})
 }
 

@@ -31,7 +31,7 @@ type Config struct {
 type Stats struct {
 	Bytes    int64         // payload bytes sent, echoed and checked
 	Msgs     int64         // messages sent, echoed and checked
-	Duration time.Duration // from the first dial to the last check
+	Duration time.Duration // from the moment every connection is open to the last check
 	Errors   int           // connections that failed
 }
 
@@ -58,7 +58,6 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var dialed, done sync.WaitGroup
 	dialed.Add(cfg.Conns)
 	done.Add(cfg.Conns)
-	start := time.Now()
 	for i := range cfg.Conns {
 		wg.Go(func() {
 			msgs, n, err := conn(ctx, cfg, i, &dialed, &done)
@@ -74,6 +73,8 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 			}
 		})
 	}
+	dialed.Wait()
+	start := time.Now()
 	wg.Wait()
 	st.Duration = time.Since(start)
 	return st, first

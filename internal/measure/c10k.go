@@ -1,17 +1,22 @@
 package measure
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/corokernel/corokernel/internal/echoload"
 	"github.com/corokernel/corokernel/kernel"
 	"golang.org/x/sys/unix"
 )
@@ -23,14 +28,23 @@ import (
 // measurements.
 const C10KConns = 10_000
 
-// ErrFDLimit is returned when the process may not open the fds a
-// measurement needs (two per connection: the client's and the server's).
-var ErrFDLimit = errors.New("measure: the fd limit (ulimit -n) is too low")
+// ErrFDLimit is wrapped by the error of a measurement that may not open
+// the fds it needs (two per connection: the client's and the server's);
+// it also wraps ErrUnavailable.
+var ErrFDLimit = fdLimitError{}
 
-// RaiseFDLimit raises the soft limit on open files to what n connections
-// need, up to the hard limit, or returns an error wrapping ErrFDLimit.
+type fdLimitError struct{}
+
+func (fdLimitError) Error() string        { return "the fd limit (ulimit -n) is too low" }
+func (fdLimitError) Is(target error) bool { return target == ErrUnavailable }
+
+// RaiseFDLimit raises the limit on open files to what n connections need
+// on one side (the server's, or the client process's):
+// the soft limit up to the hard one, and the hard one too where the
+// process may (root may, up to fs.nr_open). It returns an error wrapping
+// ErrFDLimit when it cannot.
 func RaiseFDLimit(n int) error {
-	need := uint64(2*n + 256)
+	need := uint64(n + 256)
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return err
@@ -38,12 +52,9 @@ func RaiseFDLimit(n int) error {
 	if rl.Cur >= need {
 		return nil
 	}
-	if rl.Max < need {
-		return fmt.Errorf("%w: %d connections need %d fds, the hard limit is %d", ErrFDLimit, n, need, rl.Max)
-	}
-	rl.Cur = need
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return fmt.Errorf("%w: setrlimit: %v", ErrFDLimit, err)
+	want := unix.Rlimit{Cur: need, Max: max(rl.Max, need)}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &want); err != nil {
+		return fmt.Errorf("measure: %w: %d connections need %d fds, the limits are %d (soft) and %d (hard): %v", ErrFDLimit, n, need, rl.Cur, rl.Max, err)
 	}
 	return nil
 }
@@ -170,6 +181,86 @@ func (c *Clients) Close() {
 	c.fds = nil
 }
 
+// The clients of the C10K measurements run in a child process, this
+// program run again with clientEnv set: each side then needs one fd per
+// connection, and the client's memory is not the server's.
+const clientEnv = "CK_MEASURE_CLIENTS"
+
+// clientSpec is what the child is asked to do.
+type clientSpec struct {
+	Addr  string `json:"addr"`
+	Conns int    `json:"conns"`
+	Msgs  int    `json:"msgs"` // 0: echo 100 bytes on each, say "ready", and hold them until stdin closes
+	Size  int    `json:"size"`
+}
+
+func init() {
+	if spec := os.Getenv(clientEnv); spec != "" {
+		os.Exit(clientMain(spec))
+	}
+}
+
+// clientMain is the child process: it runs spec and reports on stdout.
+func clientMain(spec string) int {
+	var c clientSpec
+	if err := json.Unmarshal([]byte(spec), &c); err != nil {
+		fmt.Fprintln(os.Stderr, "measure client:", err)
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "measure client:", err)
+		return 1
+	}
+	if err := RaiseFDLimit(c.Conns); err != nil {
+		return fail(err)
+	}
+	if c.Msgs == 0 {
+		cl, err := Dial(c.Addr, c.Conns)
+		if err != nil {
+			return fail(err)
+		}
+		if err := cl.Echo(bytes.Repeat([]byte("0123456789"), 10)); err != nil {
+			return fail(err)
+		}
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		cl.Close()
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := echoload.Run(ctx, echoload.Config{Addr: c.Addr, Conns: c.Conns, Msgs: c.Msgs, MinSize: c.Size, MaxSize: c.Size, Seed: 1})
+	if err != nil {
+		return fail(err)
+	}
+	json.NewEncoder(os.Stdout).Encode(st)
+	return 0
+}
+
+// clientProcess starts the child process for spec.
+func clientProcess(spec clientSpec) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, _ := json.Marshal(spec)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), clientEnv+"="+string(b))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, in, bufio.NewReader(out), nil
+}
+
 // residentAfterGC returns the resident set size after a full collection
 // that gives freed memory back.
 func residentAfterGC() (int64, error) {
@@ -178,9 +269,9 @@ func residentAfterGC() (int64, error) {
 	return rss()
 }
 
-// IdleConnBytes starts a server, opens conns connections to it, echoes
-// 100 bytes on each and leaves them idle: it returns the resident memory
-// the server holds per idle connection.
+// IdleConnBytes starts a server, opens conns connections to it from a
+// child process, echoes 100 bytes on each and leaves them idle: it returns
+// the resident memory the server holds per idle connection.
 func IdleConnBytes(start func() (*Server, error), conns int) (float64, error) {
 	if err := RaiseFDLimit(conns); err != nil {
 		return 0, err
@@ -190,7 +281,7 @@ func IdleConnBytes(start func() (*Server, error), conns int) (float64, error) {
 		return 0, err
 	}
 	defer s.Stop()
-	// Warm up: the server's first connection and the heap settle.
+	// Warm up: the server's first connections and the heap settle.
 	if err := idleRound(s.Addr, 16); err != nil {
 		return 0, err
 	}
@@ -198,13 +289,15 @@ func IdleConnBytes(start func() (*Server, error), conns int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := Dial(s.Addr, conns)
+	cmd, in, out, err := clientProcess(clientSpec{Addr: s.Addr, Conns: conns})
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	if err := c.Echo(bytes.Repeat([]byte("0123456789"), 10)); err != nil {
-		return 0, err
+	defer cmd.Wait()
+	defer in.Close()
+	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		return 0, fmt.Errorf("measure: the client process: %q, %v", line, err)
 	}
 	time.Sleep(20 * time.Millisecond) // every server task is back in its wait
 	after, err := residentAfterGC()
@@ -228,8 +321,9 @@ func idleRound(addr string, n int) error {
 const C10KSize = 1 << 10
 
 // ManyConnsEcho echoes n messages of C10KSize bytes, every byte checked,
-// over conns connections open at once to the server, and returns the time
-// n of them took.
+// over conns connections open at once from a child process to the
+// server, and returns the time n of them took, from the moment all were
+// open.
 func ManyConnsEcho(start func() (*Server, error), conns, n int) (time.Duration, error) {
 	if err := RaiseFDLimit(conns); err != nil {
 		return 0, err
@@ -239,7 +333,22 @@ func ManyConnsEcho(start func() (*Server, error), conns, n int) (time.Duration, 
 		return 0, err
 	}
 	defer s.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return loadOn(ctx, s.Addr, conns, C10KSize, n)
+	msgs := max((n+conns-1)/conns, 1)
+	cmd, in, out, err := clientProcess(clientSpec{Addr: s.Addr, Conns: conns, Msgs: msgs, Size: C10KSize})
+	if err != nil {
+		return 0, err
+	}
+	in.Close()
+	var st echoload.Stats
+	derr := json.NewDecoder(out).Decode(&st)
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("measure: the client process: %w", err)
+	}
+	if derr != nil {
+		return 0, fmt.Errorf("measure: the client process's stats: %w", derr)
+	}
+	if total := int64(msgs * conns); st.Msgs != total {
+		return 0, fmt.Errorf("echoload: %d messages echoed, want %d", st.Msgs, total)
+	}
+	return st.Duration * time.Duration(n) / time.Duration(msgs*conns), nil
 }

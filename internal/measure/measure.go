@@ -22,7 +22,12 @@ const (
 	Switch     Section = "switch"     // nanoseconds per round trip
 	IOWait     Section = "io"         // nanoseconds per I/O round trip
 	Throughput Section = "throughput" // megabytes per second
+	C10K       Section = "c10k"       // megabytes per second at C10KConns connections; bytes per idle connection
 )
+
+// PerSecond reports whether a section's rows are throughputs (longer is
+// faster) rather than times.
+func (s Section) PerSecond() bool { return s == Throughput || s == C10K }
 
 // A Mechanism is one row of the comparison.
 type Mechanism struct {
@@ -105,7 +110,7 @@ func Measure(m Mechanism, o Options) Result {
 		}
 	}
 	target := o.Target
-	if m.Section == Throughput {
+	if m.Section.PerSecond() {
 		target *= 3 // each run opens its connections first
 	}
 	n, err := calibrate(m.Run, target)

@@ -215,5 +215,37 @@ func Mechanisms(c Config) []Mechanism {
 		What: "package net, a goroutine per connection: " + load,
 		Run:  NetEcho,
 	})
+
+	const c10kLoad = "1 KiB messages on 10,000 connections open at once, every byte checked"
+	const idle = "; memory: bytes held per idle connection (each echoed 100 bytes, then left open)"
+	for _, name := range slices.Sorted(maps.Keys(c.EchoServers)) {
+		kind := "kernel task"
+		for _, k := range TaskKinds {
+			if k.Name == name {
+				kind = k.Kind
+			}
+		}
+		server := c.EchoServers[name]
+		start := func() (*Server, error) {
+			s, err := server()
+			if err != nil {
+				return nil, err
+			}
+			return StartKernel(s, "epoll")
+		}
+		ms = append(ms, Mechanism{
+			Name: "c10k " + name + " tasks", Section: C10K, Kind: kind, Bytes: C10KSize,
+			What:   "pyos8's echo server as " + name + " tasks, epoll: " + c10kLoad + idle,
+			Avail:  func() error { _, err := server(); return err },
+			Run:    func(n int) (time.Duration, error) { return ManyConnsEcho(start, C10KConns, n) },
+			Memory: func(n int) (float64, error) { return IdleConnBytes(start, n) },
+		})
+	}
+	ms = append(ms, Mechanism{
+		Name: "c10k net", Section: C10K, Kind: "goroutine per connection", Bytes: C10KSize, Baseline: true,
+		What:   "package net, a goroutine per connection: " + c10kLoad + idle,
+		Run:    func(n int) (time.Duration, error) { return ManyConnsEcho(StartNet, C10KConns, n) },
+		Memory: func(n int) (float64, error) { return IdleConnBytes(StartNet, n) },
+	})
 	return ms
 }
