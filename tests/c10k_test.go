@@ -76,3 +76,40 @@ func TestIdleConnMemory(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkC10K compares the echo servers' throughput with 10,000
+// connections open at once under epoll, side by side with package net's
+// server: the target is at least 1.0x net for every task kind. Each run
+// opens its connections first; the time counts from when all are open.
+func BenchmarkC10K(b *testing.B) {
+	if err := measure.RaiseFDLimit(measure.C10KConns); errors.Is(err, measure.ErrFDLimit) {
+		b.Skip(err)
+	}
+	starts := []struct {
+		name  string
+		start func(b *testing.B) func() (*measure.Server, error)
+	}{
+		{"net", func(*testing.B) func() (*measure.Server, error) { return measure.StartNet }},
+	}
+	for _, kind := range []string{"step", "go", "native"} {
+		starts = append(starts, struct {
+			name  string
+			start func(b *testing.B) func() (*measure.Server, error)
+		}{kind, func(b *testing.B) func() (*measure.Server, error) {
+			server := echoServer(b, kind)
+			return func() (*measure.Server, error) { return measure.StartKernel(server, "epoll") }
+		}})
+	}
+	for _, s := range starts {
+		b.Run(s.name, func(b *testing.B) {
+			start := s.start(b)
+			n := max(b.N, measure.C10KConns)
+			d, err := measure.ManyConnsEcho(start, measure.C10KConns, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(d.Nanoseconds())/float64(n), "ns/msg")
+			b.ReportMetric(float64(measure.C10KSize)*float64(n)/d.Seconds()/1e6, "MB/s")
+		})
+	}
+}

@@ -17,7 +17,7 @@ import (
 // echoServer returns the echo server of a task kind: pyos8's server as Go
 // tasks, as step tasks, or as native tasks (C, built by cdemo; skipped,
 // saying so, when there is no C compiler).
-func echoServer(t *testing.T, kind string) func(fd int) kernel.Task {
+func echoServer(t testing.TB, kind string) func(fd int) kernel.Task {
 	switch kind {
 	case "go":
 		return kernel.GoEchoServer

@@ -118,7 +118,7 @@ func TestReportQuick(t *testing.T) {
 		t.Fatalf("%d table rows, %d results for %d mechanisms:\n%s", len(rows), len(rep.Results), len(names), stdout.String())
 	}
 	_, cerr := loadC()
-	var withTime []string
+	var withTime, withMemoryBar []string
 	for i, r := range rep.Results {
 		row := rows[i]
 		if r.Name != names[i] || row[0] != names[i] {
@@ -137,6 +137,9 @@ func TestReportQuick(t *testing.T) {
 			}
 		default:
 			withTime = append(withTime, r.Name)
+			if r.Section == measure.C10K && r.Bytes > 0 {
+				withMemoryBar = append(withMemoryBar, r.Name) // C10K draws memory too
+			}
 			want := number(r.Ns)
 			if r.MBPerS > 0 {
 				want = fmt.Sprintf("%.0f", r.MBPerS)
@@ -162,18 +165,25 @@ func TestReportQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	titles := bars(t, svg)
-	if len(titles) != len(withTime) {
-		t.Errorf("%d bars for %d rows with numbers", len(titles), len(withTime))
+	if len(titles) != len(withTime)+len(withMemoryBar) {
+		t.Errorf("%d bars for %d rows with numbers and %d memory figures", len(titles), len(withTime), len(withMemoryBar))
 	}
 	for _, name := range withTime {
-		n := 0
+		n, mem := 0, 0
 		for _, title := range titles {
 			if strings.HasPrefix(title, name+": ") {
 				n++
+				if strings.HasSuffix(title, " bytes") {
+					mem++
+				}
 			}
 		}
-		if n != 1 {
-			t.Errorf("%s has %d bars, want 1", name, n)
+		want := 1
+		if slices.Contains(withMemoryBar, name) {
+			want = 2
+		}
+		if n != want || mem != want-1 {
+			t.Errorf("%s has %d bars (%d of memory), want %d", name, n, mem, want)
 		}
 	}
 }

@@ -28,6 +28,9 @@ import (
 // measurements.
 const C10KConns = 10_000
 
+// minIdleConns is the fewest connections IdleConnBytes measures.
+const minIdleConns = 2000
+
 // ErrFDLimit is wrapped by the error of a measurement that may not open
 // the fds it needs (two per connection: the client's and the server's);
 // it also wraps ErrUnavailable.
@@ -270,9 +273,11 @@ func residentAfterGC() (int64, error) {
 }
 
 // IdleConnBytes starts a server, opens conns connections to it from a
-// child process, echoes 100 bytes on each and leaves them idle: it returns
-// the resident memory the server holds per idle connection.
+// child process (at least minIdleConns: with fewer the resident set's
+// noise drowns the figure), echoes 100 bytes on each and leaves them idle:
+// it returns the resident memory the server holds per idle connection.
 func IdleConnBytes(start func() (*Server, error), conns int) (float64, error) {
+	conns = max(conns, minIdleConns)
 	if err := RaiseFDLimit(conns); err != nil {
 		return 0, err
 	}
