@@ -23,8 +23,15 @@
 
 // RESTORE_CONTEXT(to) makes SP the frame at register to, restores the
 // state saved there and pops the frame, leaving the resume PC in R10 for
-// the caller to end with RET R10 (a return) or JMP (R10) (a jump).
+// the caller to end with RET R10. It must follow SAVE_CONTEXT with SP
+// unchanged: the frame SAVE_CONTEXT just wrote holds the current FPCR. It
+// uses R11 and R13 as scratch. FPCR (rounding mode, flush-to-zero) is
+// written only when the saved value differs from the current one: an MSR
+// to FPCR is costly on many cores, and contexts nearly always share it.
+// (The flags live in FPSR, which no context saves: the ABI does not
+// preserve them.)
 #define RESTORE_CONTEXT(to) \
+	MOVD	RSP, R13 \
 	MOVD	to, RSP \
 	FLDPD	0x00(RSP), (F8, F9) \
 	FLDPD	0x10(RSP), (F10, F11) \
@@ -37,5 +44,9 @@
 	LDP	0x80(RSP), (R27, g) \
 	LDP	0x90(RSP), (R29, R30) \
 	LDP	0xa0(RSP), (R10, R11) \
+	MOVD	0xa8(R13), R13 \
+	CMP	R11, R13 \
+	BEQ	rcSameFP \
 	MSR	R11, FPCR \
+rcSameFP: \
 	ADD	$0xb0, RSP

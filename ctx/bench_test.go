@@ -19,10 +19,12 @@ import (
 //	go test -run '^$' -bench BenchmarkRoundTrip ./ctx
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("native", roundTrips(measure.NativeLoop))
+	b.Run("native-flags-differ", roundTrips(measure.NativeLoopFlagsDiffer))
 	b.Run("go-driven", roundTrips(measure.GoDriven))
 	b.Run("iter.Pull", roundTrips(measure.Pull))
 	b.Run("channel", roundTrips(measure.Channel))
 	b.Run("boost-fcontext", roundTrips(measure.Boost))
+	b.Run("boost-flags-differ", roundTrips(measure.BoostFlagsDiffer))
 	b.Run("ucontext", roundTrips(measure.Ucontext))
 }
 

@@ -477,9 +477,14 @@ TEXT ·coEntry(SB), NOSPLIT|NOFRAME|TOPFRAME, $0-0
 	MOVD	coro_fn(R19), R9
 	BL	(R9)
 
-	// fn returned: its result is the last word out.
+	// fn returned: its result is the last word out. No SAVE_CONTEXT came
+	// first, so make the frame RESTORE_CONTEXT compares FPCR against: the
+	// current FPCR at 0xa8 of a context frame's worth of this stack.
 	MOVD	R0, coro_value(R19)
 	MOVD	coro_caller(R19), R3
+	SUB	$0xb0, RSP
+	MRS	FPCR, R2
+	MOVD	R2, 0xa8(RSP)
 	MOVD	$const_stDead, R0
 	RESTORE_CONTEXT(R3)
 	RET	R10

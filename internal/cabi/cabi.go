@@ -13,7 +13,9 @@
 //	          &{a, b} from the current coroutine and returns the word it is resumed with
 //	void      Pong(ck_transfer t)                       fcontext entry: first t.data is the
 //	          jump function J, then for ever t = J(t.from, t.data)
-//	void      JumpLoop(struct { J; ctx; n; init } *a) n fcontext round trips with Pong
+//	void      JumpLoop(struct { J; ctx; n; init; flags } *a) n fcontext round trips with Pong;
+//	          flags != 0 flips this side's MXCSR inexact flag for the loop (amd64; arm64's
+//	          flags live in FPSR, which no context switches)
 //	void      SwapLoop(struct { swap; main; co; n } *a) n ucontext round trips with SwapBody
 //	void      SwapBody(struct { swap; main; co } *a)     makecontext entry: for ever swap(co, main)
 //	uintptr_t TrapSeq(ck_coroutine *co, uint32_t *ops) for each op of the zero-terminated
@@ -29,6 +31,9 @@
 //	          last (if not NULL) and returns it
 //	void     *ThreadResume(struct { resume; co; out; code } *a)  a pthread start routine:
 //	          a->code = a->resume(a->co, 0, &a->out)
+//	uintptr_t FPBody(ck_coroutine *co, uintptr_t ctl)  sets the FP control state to ctl
+//	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR), yields it
+//	          twice as FPControl reads it, and returns it
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.
@@ -47,13 +52,19 @@ func yieldN()
 func trap1()
 func echo()
 func threadResume()
+func fpBody()
 
-func addrs(dst *[15]uintptr)
+func addrs(dst *[16]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody uintptr
 )
+
+// FPControl returns this thread's floating-point control state: on amd64
+// MXCSR without its status flags | the x87 control word << 32, on arm64
+// FPCR.
+func FPControl() uintptr
 
 // Word returns the machine word at addr, for reading what native code
 // handed over by address (vet rightly flags unsafe.Pointer(uintptr)).
@@ -66,8 +77,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [15]uintptr
+	var a [16]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]
 }

@@ -131,7 +131,9 @@ loop:
 	JMP	loop
 
 TEXT ·jumpLoop(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX = J, R12 = ctx, R13 = n, R14 = a; four pushes and 8 bytes align SP.
+	// RBX = J, R12 = ctx, R13 = n, R14 = a; four pushes and 8 bytes align
+	// SP. The 8 bytes hold MXCSR: this side's working value at 0, the
+	// original at 4 (flags-differ runs).
 	PUSHQ	BX
 	PUSHQ	R12
 	PUSHQ	R13
@@ -142,13 +144,23 @@ TEXT ·jumpLoop(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	8(R14), R12
 	MOVQ	16(R14), R13
 	CMPQ	24(R14), $0
-	JEQ	loop
+	JEQ	flags
 	// First entry: hand Pong the jump function.
 	MOVQ	R12, DI
 	MOVQ	BX, SI
 	CALL	BX
 	MOVQ	AX, R12
 	MOVQ	$0, 24(R14)
+flags:
+	// a->flags: flip this side's inexact flag (MXCSR bit 5), so that the
+	// two contexts' status flags differ for the whole loop.
+	STMXCSR	4(SP)
+	CMPQ	32(R14), $0
+	JEQ	loop
+	MOVL	4(SP), AX
+	XORL	$0x20, AX
+	MOVL	AX, 0(SP)
+	LDMXCSR	0(SP)
 loop:
 	TESTQ	R13, R13
 	JZ	done
@@ -160,6 +172,7 @@ loop:
 	JMP	loop
 done:
 	MOVQ	R12, 8(R14)
+	LDMXCSR	4(SP)
 	ADDQ	$8, SP
 	POPQ	R14
 	POPQ	R13
@@ -350,6 +363,60 @@ TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
 	POPQ	BX
 	RET
 
+// fpBody(co, ctl): sets MXCSR to ctl's low 32 bits and the x87 control
+// word to bits 32-47, then yields twice and returns its control state
+// (MXCSR without the flags | x87 CW << 32), read afresh each time.
+TEXT ·fpBody(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = co, R12 = readings left; 0(SP) the scratch slot; two pushes
+	// and the slot realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	SUBQ	$8, SP
+	MOVQ	DI, BX
+	MOVL	SI, 0(SP)
+	LDMXCSR	0(SP)
+	MOVQ	SI, AX
+	SHRQ	$32, AX
+	MOVW	AX, 4(SP)
+	FLDCW	4(SP)
+	MOVL	$3, R12
+floop:
+	STMXCSR	0(SP)
+	FSTCW	4(SP)
+	MOVL	0(SP), SI
+	ANDL	$~0x3f, SI
+	MOVWLZX	4(SP), AX
+	SHLQ	$32, AX
+	ORQ	AX, SI
+	DECL	R12
+	JZ	fdone
+	// co->api->yield(co, control, NULL)
+	MOVQ	BX, DI
+	XORL	DX, DX
+	MOVQ	0(BX), AX
+	MOVQ	8(AX), AX
+	CALL	AX
+	JMP	floop
+fdone:
+	MOVQ	SI, AX
+	ADDQ	$8, SP
+	POPQ	R12
+	POPQ	BX
+	RET
+
+// FPControl is func FPControl() uintptr, in Go's ABI0: this thread's
+// MXCSR without the flags | x87 control word << 32.
+TEXT ·FPControl(SB), NOSPLIT, $8-8
+	STMXCSR	0(SP)
+	FSTCW	4(SP)
+	MOVL	0(SP), AX
+	ANDL	$~0x3f, AX
+	MOVWLZX	4(SP), CX
+	SHLQ	$32, CX
+	ORQ	CX, AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -382,6 +449,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 104(DI)
 	MOVQ	$·threadResume(SB), AX
 	MOVQ	AX, 112(DI)
+	MOVQ	$·fpBody(SB), AX
+	MOVQ	AX, 120(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -328,6 +328,40 @@ TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
+// fpBody(co, ctl): sets FPCR to ctl, then yields twice and returns FPCR,
+// read afresh each time.
+TEXT ·fpBody(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: LR, X19 = co, X20 = readings left.
+	SUB	$32, RSP
+	STP	(R30, R19), 0(RSP)
+	MOVD	R20, 16(RSP)
+	MOVD	R0, R19
+	MSR	R1, FPCR
+	MOVD	$3, R20
+floop:
+	MRS	FPCR, R1
+	SUB	$1, R20
+	CBZ	R20, fdone
+	// co->api->yield(co, FPCR, NULL)
+	MOVD	R19, R0
+	MOVD	$0, R2
+	MOVD	0(R19), R9
+	MOVD	8(R9), R9
+	BL	(R9)
+	B	floop
+fdone:
+	MOVD	R1, R0
+	LDP	0(RSP), (R30, R19)
+	MOVD	16(RSP), R20
+	ADD	$32, RSP
+	RET
+
+// FPControl is func FPControl() uintptr, in Go's ABI0: this thread's FPCR.
+TEXT ·FPControl(SB), NOSPLIT, $0-8
+	MRS	FPCR, R0
+	MOVD	R0, ret+0(FP)
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -360,6 +394,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 104(R0)
 	MOVD	$·threadResume(SB), R1
 	MOVD	R1, 112(R0)
+	MOVD	$·fpBody(SB), R1
+	MOVD	R1, 120(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -7,8 +7,10 @@ import (
 	"iter"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/internal/kctx"
@@ -26,7 +28,7 @@ import (
 // instances that create makes are alive; create returns what releases
 // them.
 func perInstance(n int, used func() (int64, error), create func() (release func(), err error)) (float64, error) {
-	runtime.GC()
+	settle()
 	u0, err := used()
 	if err != nil {
 		return 0, err
@@ -36,9 +38,19 @@ func perInstance(n int, used func() (int64, error), create func() (release func(
 		return 0, err
 	}
 	defer release()
-	runtime.GC()
+	settle()
 	u1, err := used()
 	return float64(u1-u0) / float64(n), err
+}
+
+// settle collects garbage, lets the cleanups that collection queued run
+// (ctx coroutines' cleanups free memory of their own), and collects again,
+// giving every free page back to the system: memory freed by earlier work
+// must not vanish (or the scavenger give it back) during a count.
+func settle() {
+	runtime.GC()
+	time.Sleep(2 * time.Millisecond)
+	debug.FreeOSMemory()
 }
 
 // goInUse returns the bytes of live Go heap objects (just after a

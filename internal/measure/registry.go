@@ -95,6 +95,18 @@ func Mechanisms(c Config) []Mechanism {
 			},
 		},
 		{
+			Name: "ctx native loop, flags differ", Kind: stackfulNative,
+			What: "the ctx native loop with the two contexts' MXCSR status flags different (one side did inexact arithmetic): " +
+				"the switch restores only the control bits, and only when they differ",
+			Run: NativeLoopFlagsDiffer,
+		},
+		{
+			Name: "boost.context, flags differ", Kind: stackfulNative,
+			What:  "boost.context with the status flags different: it restores the whole MXCSR, and the next STMXCSR waits",
+			Avail: func() error { return b.err },
+			Run:   BoostFlagsDiffer,
+		},
+		{
 			Name: "ucontext", Kind: stackfulNative,
 			What:   "the same native loop with glibc swapcontext, which saves the signal mask with a system call",
 			Avail:  func() error { _, err := ucontextFuncs(); return err },

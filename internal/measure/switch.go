@@ -113,7 +113,7 @@ func mapStack(size int) ([]byte, error) {
 
 // fcontext is a context made by an fcontext-compatible make function on
 // a stack, running cabi.Pong, with the arguments of cabi.JumpLoop.
-type fcontext struct{ jump, ctx, n, init uintptr }
+type fcontext struct{ jump, ctx, n, init, flags uintptr }
 
 // newFcontext makes a context on stack with make and enters it once, so
 // that it is suspended in Pong.
@@ -125,17 +125,38 @@ func newFcontext(make, jump uintptr, stack []byte) *fcontext {
 	return a
 }
 
+// NativeLoopFlagsDiffer is NativeLoop with the two contexts' MXCSR status
+// flags different (the inexact flag set on one side only), as they are
+// once one side does inexact floating-point arithmetic and the other does
+// not: a switch that restores the whole MXCSR pays for it every time.
+func NativeLoopFlagsDiffer(n int) (time.Duration, error) {
+	return jumpLoopFlags(corokernel.MakeContextFn, corokernel.JumpContextFn, n, 1)
+}
+
+// BoostFlagsDiffer is Boost with the status flags different.
+func BoostFlagsDiffer(n int) (time.Duration, error) {
+	b := boost()
+	if b.err != nil {
+		return 0, b.err
+	}
+	return jumpLoopFlags(b.make, b.jump, n, 1)
+}
+
 // jumpLoop runs cabi.JumpLoop against cabi.Pong with the given
 // fcontext-compatible make and jump functions: n round trips in native
 // code, in one cgocall.
 func jumpLoop(make, jump uintptr, n int) (time.Duration, error) {
+	return jumpLoopFlags(make, jump, n, 0)
+}
+
+func jumpLoopFlags(make, jump uintptr, n int, flags uintptr) (time.Duration, error) {
 	stack, err := mapStack(64 << 10)
 	if err != nil {
 		return 0, err
 	}
 	defer unix.Munmap(stack)
 	a := newFcontext(make, jump, stack)
-	a.n = uintptr(n)
+	a.n, a.flags = uintptr(n), flags
 	start := time.Now()
 	corokernel.Call(cabi.JumpLoop, unsafe.Pointer(a))
 	return time.Since(start), nil
