@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -223,12 +226,41 @@ func (m *stepEchoClient) Kill() {
 	}
 }
 
-// Listen opens a TCP socket listening on addr, an IP address and port such
-// as "127.0.0.1:45000" or "[::1]:0" (port 0 picks a free port), for the
-// echo servers. The socket is non-blocking and close-on-exec, with
+// resolve turns "host:port" into an address and port, looking the host up
+// when it is a name.
+func resolve(addr string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	best := ips[0]
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			best = ip
+			break
+		}
+	}
+	return netip.AddrPortFrom(best.Unmap(), uint16(p)), nil
+}
+
+// Listen opens a TCP socket listening on addr, a host and port such as
+// "127.0.0.1:45000", "[::1]:0" or "localhost:45000" (port 0 picks a free
+// port; a host name is resolved, an IPv4 address preferred), for the echo
+// servers. The socket is non-blocking and close-on-exec, with
 // SO_REUSEADDR set. Listen returns its fd and the address it is bound to.
 func Listen(addr string) (fd int, bound string, err error) {
-	ap, err := netip.ParseAddrPort(addr)
+	ap, err := resolve(addr)
 	if err != nil {
 		return -1, "", fmt.Errorf("kernel: listen %q: %w", addr, err)
 	}

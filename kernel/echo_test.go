@@ -122,7 +122,7 @@ func TestEchoServerEnds(t *testing.T) {
 			}
 			var out bytes.Buffer
 			k := New(WithPoller(poller), WithLog(&out))
-			k.sweepTest = 10 * time.Millisecond
+			setSweep(t, 10*time.Millisecond)
 			k.Spawn(server(lfd))
 			k.Spawn(Go(func(s *Sys) {
 				s.Sleep(5 * time.Millisecond)
@@ -190,7 +190,7 @@ func TestListen(t *testing.T) {
 	if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
 		t.Errorf("bound address %q", addr)
 	}
-	for _, bad := range []string{"localhost:80", "127.0.0.1", "", addr} {
+	for _, bad := range []string{"localhost:99999", "no-such-host.invalid:80", "127.0.0.1", "", addr} {
 		if fd, _, err := Listen(bad); err == nil {
 			unix.Close(fd)
 			t.Errorf("Listen(%q) succeeded", bad)

@@ -687,7 +687,7 @@ type fuzzSeed struct {
 
 // Shorthands for writing programs.
 var (
-	y, gt, end = sop{Op: fzYield}, sop{Op: fzGetTid}, sop{Op: fzEnd}
+	y, gt = sop{Op: fzYield}, sop{Op: fzGetTid}
 )
 
 func spawn(j, kind int) sop        { return sop{Op: fzSpawn, A: uint32(j), B: int64(kind)} }

@@ -366,3 +366,18 @@ func TestWakeOrder(t *testing.T) {
 		t.Error("the pollers printed different lines")
 	}
 }
+
+// TestListenHostName: Listen resolves a host name.
+func TestListenHostName(t *testing.T) {
+	fd, bound, err := Listen("localhost:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if !strings.HasPrefix(bound, "127.0.0.1:") && !strings.HasPrefix(bound, "[::1]:") {
+		t.Fatalf("localhost bound to %q", bound)
+	}
+	if _, _, err := Listen("no-such-host.invalid:0"); err == nil {
+		t.Fatal("an unknown host name was accepted")
+	}
+}

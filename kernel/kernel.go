@@ -55,8 +55,6 @@ type Kernel struct {
 	tr      Trap      // the trap of a step body being handled
 	panics  map[TID]any
 
-	sweepTest time.Duration // tests: the epoll sweep interval
-
 	log, trace io.Writer
 	pollerName string
 	p          poller
@@ -336,10 +334,7 @@ func (k *Kernel) start() error {
 	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
 	k.sweepEvery, k.nextSweep = 0, 0
 	if k.pollerName == "epoll" {
-		k.sweepEvery = int64(time.Second)
-		if k.sweepTest > 0 {
-			k.sweepEvery = int64(k.sweepTest)
-		}
+		k.sweepEvery = int64(sweepInterval)
 		k.nextSweep = k.sweepEvery
 	}
 	k.wakeMu.Lock()
@@ -416,6 +411,10 @@ func (k *Kernel) loop() (err error) {
 	}
 	return nil
 }
+
+// sweepInterval is how often the epoll kernel checks the fds waited on
+// (a variable for the tests: export_test.go).
+var sweepInterval = time.Second
 
 // idleBudget is how many tasks the kernel runs between looks at Stop when
 // no task waits for I/O or a timer.

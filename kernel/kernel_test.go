@@ -391,7 +391,7 @@ func TestCloseWhileWaiting(t *testing.T) {
 		r2, w2 := pipe(t)
 		var victim, other error = errors.New("not run"), errors.New("not run")
 		k := New(WithPoller(poller))
-		k.sweepTest = 20 * time.Millisecond
+		setSweep(t, 20*time.Millisecond)
 		k.Spawn(Go(func(s *Sys) { victim = s.ReadWait(r) }))
 		k.Spawn(Go(func(s *Sys) { other = s.ReadWait(r2) }))
 		k.Spawn(Go(func(s *Sys) {

@@ -208,12 +208,12 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	}
 	// Flags may come before or after the name.
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	name := fs.Arg(0)
 	if fs.NArg() > 0 {
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
+			return parseExit(err)
 		}
 	}
 	bad := func(format string, a ...any) int {
@@ -228,9 +228,10 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		return bad("unknown -tasks %q (want %s)", *tasks, strings.Join(demoKinds(), ", "))
 	}
 	if name == "" {
-		fmt.Fprintln(stdout, "The slides' programs (corokernel demo [-tasks kind] name):")
+		fmt.Fprintln(stdout, "The slides' programs (corokernel demo [-tasks kind] name), with the task kinds each is written as:")
 		for _, n := range slices.Sorted(maps.Keys(demos)) {
-			fmt.Fprintf(stdout, "  %-6s %s\n", n, demos[n].summary)
+			kinds := strings.Join(slices.Sorted(maps.Keys(demos[n].kinds)), ", ")
+			fmt.Fprintf(stdout, "  %-6s %-18s %s\n", n, "["+kinds+"]", demos[n].summary)
 		}
 		return 0
 	}
@@ -240,7 +241,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	}
 	prog, ok := d.kinds[*tasks]
 	if !ok {
-		fmt.Fprintf(stderr, "corokernel demo: %s is not written as %s tasks\n", name, *tasks)
+		fmt.Fprintf(stderr, "corokernel demo: %s is not written as %s tasks (it is as %s)\n", name, *tasks, strings.Join(slices.Sorted(maps.Keys(d.kinds)), ", "))
 		return 1
 	}
 

@@ -28,6 +28,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -70,6 +72,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// parseExit is the exit code for a flag parsing error: 0 for -h or -help
+// (the usage was asked for, and printed), 2 for a usage error, as Go's
+// flag package does for its own command lines.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // usage writes the command's usage to w.

@@ -8,9 +8,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/corokernel/corokernel/internal/measure"
 )
@@ -63,6 +65,25 @@ func TestUsageErrors(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("corokernel %q: stdout %q, want nothing", tc.args, stdout.String())
 		}
+	}
+}
+
+// TestHelp: -h and -help print the usage and exit 0, as Go's flag package
+// has it; an output "folder" that is a file fails before measuring.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-help"}, {"echo", "-h"}, {"demo", "-help"}, {"load", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "usage: corokernel") {
+			t.Errorf("corokernel %q: exit %d, stderr %q; want 0 and the usage", args, code, stderr.String())
+		}
+	}
+	file := filepath.Join(t.TempDir(), "afile")
+	os.WriteFile(file, nil, 0o666)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run([]string{"-quick", "-o", file}, &stdout, &stderr)
+	if code != 1 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "not a directory") || time.Since(start) > 5*time.Second {
+		t.Errorf("-o FILE: exit %d after %v, stderr %q; want 1 at once, one line", code, time.Since(start), stderr.String())
 	}
 }
 

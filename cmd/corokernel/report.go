@@ -75,7 +75,7 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "corokernel: "+format+"\n", a...)
@@ -99,6 +99,11 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		return bad("-only %q matches no mechanism", *only)
 	}
 
+	// The output folder must be writable before a minute of measuring.
+	if err := checkDir(*dir); err != nil {
+		fmt.Fprintf(stderr, "corokernel: -o %s: %v\n", *dir, err)
+		return 1
+	}
 	opts := fullOptions
 	if *quick {
 		opts = quickOptions
@@ -152,6 +157,23 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// checkDir makes dir if need be and checks that files can be written in
+// it.
+func checkDir(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return errors.New("not a directory")
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".corokernel-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // commandLine returns the command line that reproduces a report made with
