@@ -23,7 +23,10 @@
 // Context itself. Everything else is caller-saved, so the compiler that
 // called JumpContext has already spilled what it needs. Go 1.26 keeps
 // frame pointers in RBP and asmcgocall relies on it, another reason RBP
-// must survive the switch.
+// must survive the switch. MXCSR's status flags (bits 0-5) are not
+// callee-saved: a switch restores the control bits and the x87 control
+// word only where they differ from the frame it just saved, and never
+// the flags (ctxframe_amd64.h says why: the cost of restoring them).
 
 #include "textflag.h"
 #include "go_asm.h"

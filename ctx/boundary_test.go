@@ -299,26 +299,13 @@ func TestCallbackOnCThread(t *testing.T) {
 // created too (it has no signal stack until the thread block gives it
 // one).
 func TestGuardPageOnCThread(t *testing.T) {
-	if os.Getenv("CTX_OVERFLOW_CHILD") == "cthread" {
+	overflows(t, "TestGuardPageOnCThread", func() {
 		c, err := ctx.New(cabi.Deep, 1<<20, ctx.WithName("deep-on-a-c-thread"))
 		if err != nil {
 			panic(err)
 		}
 		runOnCThread(t, c.C())
-		println("survived the overflow")
-		os.Exit(0)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := selfCommand(exe, "-test.run=^TestGuardPageOnCThread$")
-	cmd.Env = append(os.Environ(), "CTX_OVERFLOW_CHILD=cthread")
-	out, _ := cmd.CombinedOutput()
-	want := "corokernel: stack overflow in deep-on-a-c-thread: it hit the guard page"
-	if !strings.Contains(string(out), want) || strings.Contains(string(out), "survived") {
-		t.Fatalf("child output lacks the overflow line %q:\n%s", want, firstLines(out, 12))
-	}
+	}, "corokernel: stack overflow in deep-on-a-c-thread: it hit the guard page")
 }
 
 // TestExportedNotCollected: a coroutine whose C() was taken keeps its

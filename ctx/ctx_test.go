@@ -215,62 +215,55 @@ func TestStacks(t *testing.T) {
 	}
 }
 
+// overflows runs body in a child process (this test binary again, running
+// only the test named test): the child must die, first printing want,
+// the overflow line, and must not survive body.
+func overflows(t *testing.T, test string, body func(), want string) {
+	t.Helper()
+	if os.Getenv("CTX_OVERFLOW_CHILD") == test {
+		body()
+		println("survived the overflow")
+		os.Exit(0)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := selfCommand(exe, "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), "CTX_OVERFLOW_CHILD="+test)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || strings.Contains(string(out), "survived") {
+		t.Fatalf("the overflowing child did not die (err %v):\n%s", err, firstLines(out, 12))
+	}
+	if !strings.HasPrefix(string(out), want) && !strings.Contains(string(out), "\n"+want) {
+		t.Fatalf("child output lacks the overflow line %q:\n%s", want, firstLines(out, 12))
+	}
+}
+
 // TestWideGuard: a body whose frame skips the page just below its stack
 // (a frame larger than the stack, writing at its far end) still lands in
 // the 64 KiB guard region: the process ends, first printing the line.
 func TestWideGuard(t *testing.T) {
-	if os.Getenv("CTX_OVERFLOW_CHILD") == "skip" {
+	overflows(t, "TestWideGuard", func() {
 		c, err := ctx.New(cabi.SkipGuard, uintptr(os.Getpagesize()), ctx.WithName("skipper"))
 		if err != nil {
 			panic(err)
 		}
 		c.Resume(0)
-		println("survived the overflow")
-		os.Exit(0)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := selfCommand(exe, "-test.run=^TestWideGuard$")
-	cmd.Env = append(os.Environ(), "CTX_OVERFLOW_CHILD=skip")
-	out, _ := cmd.CombinedOutput()
-	want := "corokernel: stack overflow in skipper: it hit the guard page"
-	if !strings.Contains(string(out), want) || strings.Contains(string(out), "survived") {
-		t.Fatalf("child output lacks the overflow line %q:\n%s", want, firstLines(out, 12))
-	}
+	}, "corokernel: stack overflow in skipper: it hit the guard page")
 }
 
 // TestGuardPageOverflow recurses past the stack in a subprocess: the
 // process must die, and first print the line naming the coroutine.
 func TestGuardPageOverflow(t *testing.T) {
-	if os.Getenv("CTX_OVERFLOW_CHILD") == "1" {
+	overflows(t, "TestGuardPageOverflow", func() {
 		c, err := ctx.New(cabi.Deep, 1<<20, ctx.WithName("deep-recursion"))
 		if err != nil {
 			panic(err)
 		}
 		c.Resume(0)
-		println("survived the overflow")
-		os.Exit(0)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := selfCommand(exe, "-test.run=^TestGuardPageOverflow$")
-	cmd.Env = append(os.Environ(), "CTX_OVERFLOW_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("the overflowing child did not fail as a process (err %v):\n%s", err, out)
-	}
-	want := "corokernel: stack overflow in deep-recursion: it hit the guard page below its 65536-byte stack\n"
-	if !strings.HasPrefix(string(out), want) && !strings.Contains(string(out), "\n"+want) {
-		t.Fatalf("child output lacks the overflow line %q:\n%s", want, firstLines(out, 12))
-	}
-	if strings.Contains(string(out), "survived") {
-		t.Fatalf("child survived the overflow:\n%s", out)
-	}
+	}, "corokernel: stack overflow in deep-recursion: it hit the guard page below its 65536-byte stack\n")
 }
 
 // selfCommand runs the test binary again. Under an emulator without

@@ -94,18 +94,7 @@ func TestFDReuse(t *testing.T) {
 			unix.Write(p[1], []byte("x"))
 			second = s.ReadWait(p[0])
 		}))
-		done := make(chan error, 1)
-		go func() { done <- k.Run() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(5 * time.Second):
-			k.Stop()
-			<-done
-			t.Fatal("a ReadWait on the reused, readable fd never returned")
-		}
+		runWithin(t, k, 5*time.Second, "a ReadWait on the reused, readable fd never returned")
 		if second != nil {
 			t.Errorf("ReadWait on the new fd = %v, want nil", second)
 		}
@@ -142,6 +131,24 @@ func TestSleepHuge(t *testing.T) {
 	}
 }
 
+// runWithin runs k and fails the test, stopping k, if Run has not returned
+// within d: what it says then is why.
+func runWithin(t *testing.T, k *Kernel, d time.Duration, why string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- k.Run() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(d):
+		k.Stop()
+		<-done
+		t.Fatal(why)
+	}
+}
+
 var errNotRun = strErr("not run")
 
 type strErr string
@@ -172,16 +179,7 @@ func TestGoexitInTask(t *testing.T) {
 			s.Yield()
 		}
 	}))
-	done := make(chan error, 1)
-	go func() { done <- k.Run() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	runWithin(t, k, 5*time.Second, "Run did not return")
 	for _, tid := range []TID{g, st} {
 		if p, ok := k.Panic(tid); !ok || p != ErrGoexit {
 			t.Errorf("task %d: Panic = %v, %v; want ErrGoexit", tid, p, ok)
@@ -304,16 +302,7 @@ func TestBlockingFD(t *testing.T) {
 					return Call(Recv(p[0], buf))
 				})))
 			}
-			done := make(chan error, 1)
-			go func() { done <- k.Run() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the kernel froze on a blocking pipe")
-			}
+			runWithin(t, k, 10*time.Second, "the kernel froze on a blocking pipe")
 			if sent != int64(len(msg)) || string(got) != string(msg) {
 				t.Fatalf("sent %d, received %d bytes (equal: %v); want %d", sent, len(got), string(got) == string(msg), len(msg))
 			}
