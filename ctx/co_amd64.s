@@ -696,6 +696,79 @@ record:
 	ADDQ	$0xd8, SP
 	RET
 
+// yieldArgs is the C function YieldFunc returns:
+//
+//	uintptr_t ck_yield_args(uintptr_t a0, ..., uintptr_t a5);
+//
+// A C library calls it as a callback from a coroutine's stack: it stores
+// its six integer or pointer arguments in the record (co->args), yields
+// their address, and returns the word the next resume passes: the Go
+// loop's answer. It returns CK_ECANCELED (-125) when the resume is Close's
+// cancel, and CK_ENOTRUNNING (-4) at once when no coroutine runs on this
+// thread's stack.
+TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX (pushed) keeps the record; the push and six argument slots
+	// realign SP.
+	PUSHQ	BX
+	SUBQ	$0x30, SP
+	MOVQ	DI, 0x00(SP)
+	MOVQ	SI, 0x08(SP)
+	MOVQ	DX, 0x10(SP)
+	MOVQ	CX, 0x18(SP)
+	MOVQ	R8, 0x20(SP)
+	MOVQ	R9, 0x28(SP)
+	CALL	threadBlock<>(SB)
+	MOVQ	threadBlock_current(AX), BX
+	MOVQ	$const_ckENotRunning, AX
+	TESTQ	BX, BX
+	JZ	yaOut
+	MOVQ	0x00(SP), CX
+	MOVQ	CX, (coro_args+0x00)(BX)
+	MOVQ	0x08(SP), CX
+	MOVQ	CX, (coro_args+0x08)(BX)
+	MOVQ	0x10(SP), CX
+	MOVQ	CX, (coro_args+0x10)(BX)
+	MOVQ	0x18(SP), CX
+	MOVQ	CX, (coro_args+0x18)(BX)
+	MOVQ	0x20(SP), CX
+	MOVQ	CX, (coro_args+0x20)(BX)
+	MOVQ	0x28(SP), CX
+	MOVQ	CX, (coro_args+0x28)(BX)
+	// yield(co, &co->args, NULL): it checks that co runs on this stack.
+	MOVQ	BX, DI
+	LEAQ	coro_args(BX), SI
+	XORL	DX, DX
+	CALL	·yield(SB)
+	MOVLQSX	AX, AX
+	TESTQ	AX, AX
+	JNZ	yaOut
+	MOVQ	coro_value(BX), AX // resumed: the loop's answer
+yaOut:
+	ADDQ	$0x30, SP
+	POPQ	BX
+	RET
+
+// callBody is the body of NewCall's coroutines:
+//
+//	uintptr_t callBody(ck_coroutine *co, uintptr_t fn);
+//
+// It returns fn(co->args[0], ..., co->args[5]).
+TEXT ·callBody(SB), NOSPLIT|NOFRAME, $0-0
+	// Entered like a call: one slot realigns SP for ours.
+	SUBQ	$8, SP
+	MOVQ	SI, R11
+	MOVQ	DI, AX
+	MOVQ	(coro_args+0x08)(AX), SI
+	MOVQ	(coro_args+0x10)(AX), DX
+	MOVQ	(coro_args+0x18)(AX), CX
+	MOVQ	(coro_args+0x20)(AX), R8
+	MOVQ	(coro_args+0x28)(AX), R9
+	MOVQ	(coro_args+0x00)(AX), DI
+	XORL	AX, AX // no vector registers, for a variadic fn
+	CALL	R11
+	ADDQ	$8, SP
+	RET
+
 // addrs fills dst, indexed by the e* constants of ctx.go, with the entry
 // addresses of this package's C-ABI functions.
 TEXT ·addrs(SB), NOSPLIT, $0-8
@@ -724,4 +797,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, (const_eThunkTable*8)(DI)
 	MOVQ	$·segvHandler(SB), AX
 	MOVQ	AX, (const_eSegvHandler*8)(DI)
+	MOVQ	$·yieldArgs(SB), AX
+	MOVQ	AX, (const_eYieldArgs*8)(DI)
+	MOVQ	$·callBody(SB), AX
+	MOVQ	AX, (const_eCallBody*8)(DI)
 	RET

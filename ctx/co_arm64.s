@@ -648,6 +648,62 @@ record:
 	ADD	$0xc0, RSP
 	RET
 
+// yieldArgs is the C function YieldFunc returns (see co_amd64.s): it
+// stores its six arguments in co->args, yields their address and returns
+// the next resume's word, CK_ECANCELED for Close's cancel, or
+// CK_ENOTRUNNING when no coroutine runs here.
+TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: LR, X19 (the record), the six arguments.
+	SUB	$64, RSP
+	STP	(R30, R19), 0x00(RSP)
+	STP	(R0, R1), 0x10(RSP)
+	STP	(R2, R3), 0x20(RSP)
+	STP	(R4, R5), 0x30(RSP)
+	BL	threadBlock<>(SB)
+	MOVD	threadBlock_current(R0), R19
+	MOVD	$const_ckENotRunning, R0
+	CBZ	R19, yaOut
+	LDP	0x10(RSP), (R2, R3)
+	MOVD	R2, (coro_args+0x00)(R19)
+	MOVD	R3, (coro_args+0x08)(R19)
+	LDP	0x20(RSP), (R2, R3)
+	MOVD	R2, (coro_args+0x10)(R19)
+	MOVD	R3, (coro_args+0x18)(R19)
+	LDP	0x30(RSP), (R2, R3)
+	MOVD	R2, (coro_args+0x20)(R19)
+	MOVD	R3, (coro_args+0x28)(R19)
+	// yield(co, &co->args, NULL): it checks that co runs on this stack.
+	MOVD	R19, R0
+	ADD	$coro_args, R19, R1
+	MOVD	$0, R2
+	BL	·yield(SB)
+	SXTW	R0, R0
+	CBNZ	R0, yaOut
+	MOVD	coro_value(R19), R0 // resumed: the loop's answer
+yaOut:
+	LDP	0x00(RSP), (R30, R19)
+	ADD	$64, RSP
+	RET
+
+// callBody is the body of NewCall's coroutines: it returns
+// fn(co->args[0], ..., co->args[5]), fn in X1.
+TEXT ·callBody(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: LR.
+	SUB	$16, RSP
+	MOVD	R30, 0(RSP)
+	MOVD	R1, R9
+	MOVD	R0, R10
+	MOVD	(coro_args+0x00)(R10), R0
+	MOVD	(coro_args+0x08)(R10), R1
+	MOVD	(coro_args+0x10)(R10), R2
+	MOVD	(coro_args+0x18)(R10), R3
+	MOVD	(coro_args+0x20)(R10), R4
+	MOVD	(coro_args+0x28)(R10), R5
+	BL	(R9)
+	MOVD	0(RSP), R30
+	ADD	$16, RSP
+	RET
+
 // addrs fills dst, indexed by the e* constants of ctx.go, with the entry
 // addresses of this package's C-ABI functions.
 TEXT ·addrs(SB), NOSPLIT, $0-8
@@ -676,4 +732,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, (const_eThunkTable*8)(R0)
 	MOVD	$·segvHandler(SB), R1
 	MOVD	R1, (const_eSegvHandler*8)(R0)
+	MOVD	$·yieldArgs(SB), R1
+	MOVD	R1, (const_eYieldArgs*8)(R0)
+	MOVD	$·callBody(SB), R1
+	MOVD	R1, (const_eCallBody*8)(R0)
 	RET

@@ -149,6 +149,7 @@ type coro struct {
 	started uintptr // 1 once the body has been entered
 	msg     uintptr // the line the overflow reporter prints (in this page, below the record)
 	msgLen  uintptr
+	args    [6]uintptr // NewCall: the arguments; yieldArgs: the callback's arguments
 	_       uintptr
 }
 
@@ -252,6 +253,8 @@ func callbackCommon()
 func threadDestroy()
 func thunkTable()
 func segvHandler()
+func yieldArgs()
+func callBody()
 
 // Indices of entries; the assembly reads them from go_asm.h.
 const (
@@ -267,6 +270,8 @@ const (
 	eThreadDestroy
 	eThunkTable
 	eSegvHandler
+	eYieldArgs
+	eCallBody
 	nEntries
 )
 

@@ -1,58 +1,77 @@
 package ctx_test
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"github.com/corokernel/corokernel/ctx"
-	"github.com/corokernel/corokernel/internal/cabi"
+	"github.com/ebitengine/purego"
 )
 
-// The body here is cabi.Count, a C-ABI function written in assembly:
-//
-//	uintptr_t count(ck_coroutine *co, uintptr_t n) {
-//		for (uintptr_t i = 0; i < n; i++)
-//			co->api->yield(co, i, NULL);
-//		return n;
-//	}
-func ExampleNew() {
-	c, err := ctx.New(cabi.Count, 3, ctx.WithName("counter"))
+// libcSym looks up a function of the C library.
+func libcSym(name string) uintptr {
+	h, err := purego.Dlopen("libc.so.6", purego.RTLD_NOW|purego.RTLD_GLOBAL)
 	if err != nil {
 		panic(err)
 	}
-	defer c.Close()
-	for c.Status() != ctx.Dead {
-		v, _, err := c.Resume(0)
-		fmt.Println(v, c.Status(), err)
+	p, err := purego.Dlsym(h, name)
+	if err != nil {
+		panic(err)
 	}
-	_, _, err = c.Resume(0)
-	fmt.Println(errors.Is(err, ctx.ErrDead))
-	// Output:
-	// 0 suspended <nil>
-	// 1 suspended <nil>
-	// 2 suspended <nil>
-	// 3 dead <nil>
-	// true
+	return p
 }
 
-// A Go function called from native code running on a coroutine stack. The
-// body is cabi.Call6, which calls a[0](a[1], ..., a[6]) and returns the
-// result.
-var addArgs [7]uintptr // native code reads it by address: a global never moves
-
-func ExampleNewCallback() {
-	add, err := ctx.NewCallback(func(a, b uintptr) uintptr { return a + b })
-	if err != nil {
-		panic(err)
-	}
-	addArgs = [7]uintptr{add, 40, 2}
-	c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(&addArgs)))
+// Any C function runs on a coroutine of its own: here libc's labs.
+func ExampleNewCall() {
+	c, err := ctx.NewCall(libcSym("labs"), []uintptr{^uintptr(41)}) // labs(-42)
 	if err != nil {
 		panic(err)
 	}
 	defer c.Close()
-	v, _, err := c.Resume(0)
-	fmt.Println(v, err)
-	// Output: 42 <nil>
+	v, done, err := c.Resume(0)
+	fmt.Println(v, done, err, c.Status())
+	// Output: 42 true <nil> dead
+}
+
+// libc's qsort, on a coroutine, asks a Go loop for every comparison: the
+// comparator it calls is YieldFunc, and each call is one iteration.
+func ExampleCalls() {
+	xs := []int32{5, 3, 8, 1, 9, 2}
+	var pin runtime.Pinner // qsort holds the slice's address
+	pin.Pin(&xs[0])
+	defer pin.Unpin()
+	asked := 0
+	for call, err := range ctx.Calls(libcSym("qsort"), uintptr(unsafe.Pointer(&xs[0])), uintptr(len(xs)), 4, ctx.YieldFunc()) {
+		if err != nil {
+			panic(err)
+		}
+		a, b := *(*int32)(call.Ptr(0)), *(*int32)(call.Ptr(1))
+		call.Return(uintptr(cmp.Compare(a, b))) // the comparator's int result
+		asked++
+	}
+	fmt.Println(xs, asked > 0)
+	// Output: [1 2 3 5 8 9] true
+}
+
+// A Go function called from native code running on a coroutine stack:
+// qsort on a coroutine with a Go comparator.
+func ExampleNewCallback() {
+	less, err := ctx.NewCallback(func(a, b *int32) int { return cmp.Compare(*a, *b) })
+	if err != nil {
+		panic(err)
+	}
+	xs := []int32{4, 2, 7, 1}
+	var pin runtime.Pinner
+	pin.Pin(&xs[0])
+	defer pin.Unpin()
+	c, err := ctx.NewCall(libcSym("qsort"), []uintptr{uintptr(unsafe.Pointer(&xs[0])), uintptr(len(xs)), 4, less})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	_, done, err := c.Resume(0)
+	fmt.Println(xs, done, err)
+	// Output: [1 2 4 7] true <nil>
 }

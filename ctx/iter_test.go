@@ -29,11 +29,11 @@ type Comparison struct {
 // Answer tells qsort how A compares to B.
 func (c *Comparison) Answer(r int) { c.answer = r }
 
-// comparisons turns libc qsort inside out: qsort runs on a coroutine with
-// cabi.CmpYield as its comparator, which yields every pair to the loop
-// below and returns the loop's answer. The loop body answers from Go, in
-// the caller's goroutine: no goroutine, no thread, no callback. Breaking
-// out of the loop abandons the sort (the coroutine is closed).
+// comparisons turns libc qsort inside out with the public API: qsort
+// runs on a coroutine (ctx.Calls) with ctx.YieldFunc as its comparator,
+// which yields every pair to the loop below and returns the loop's answer.
+// No goroutine, thread or Go callback is involved. Breaking out of the
+// loop abandons the sort (the coroutine is closed).
 func comparisons(xs []int32) iter.Seq[*Comparison] {
 	return func(yield func(*Comparison) bool) {
 		if len(xs) == 0 {
@@ -50,32 +50,17 @@ func comparisons(xs []int32) iter.Seq[*Comparison] {
 		var pin runtime.Pinner
 		pin.Pin(&xs[0])
 		defer pin.Unpin()
-		base := uintptr(unsafe.Pointer(&xs[0]))
-		args := &[7]uintptr{qsort, base, uintptr(len(xs)), 4, cabi.CmpYield}
-		pin.Pin(args)
-		c, err := ctx.New(cabi.Call6, uintptr(unsafe.Pointer(args)))
-		if err != nil {
-			panic(err)
-		}
-		defer c.Close()
 		var cm Comparison
-		in := uintptr(0)
-		for {
-			out, _, err := c.Resume(in)
+		for call, err := range ctx.Calls(qsort, uintptr(unsafe.Pointer(&xs[0])), uintptr(len(xs)), 4, ctx.YieldFunc()) {
 			if err != nil {
 				panic(err)
 			}
-			if c.Status() == ctx.Dead {
-				return // qsort returned
-			}
-			// out points at the pair {a, b} on the coroutine's stack.
-			cm.A = xs[(cabi.Word(out)-base)/4]
-			cm.B = xs[(cabi.Word(out+8)-base)/4]
+			cm.A, cm.B = *(*int32)(call.Ptr(0)), *(*int32)(call.Ptr(1))
 			cm.answer = 0
 			if !yield(&cm) {
 				return
 			}
-			in = uintptr(cm.answer)
+			call.Return(uintptr(cm.answer))
 		}
 	}
 }

@@ -292,8 +292,8 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
-// TestReportWriteError: a report that cannot be written fails, after
-// printing the tables.
+// TestReportWriteError: a report that cannot be written fails at once,
+// before measuring anything, with one error.
 func TestReportWriteError(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o666); err != nil {
@@ -303,7 +303,7 @@ func TestReportWriteError(t *testing.T) {
 	if code := run([]string{"-quick", "-only", "^Go function call$", "-o", file}, &stdout, &stderr); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr %q", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "| Go function call |") || !strings.Contains(stderr.String(), "not a directory") {
-		t.Errorf("stdout %q, stderr %q: want the table, and why the files were not written", stdout.String(), stderr.String())
+	if stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "not a directory") {
+		t.Errorf("stdout %q, stderr %q: want no table and one line saying why", stdout.String(), stderr.String())
 	}
 }
