@@ -212,17 +212,26 @@ func linearPanel(s *svg, rows, all []measure.Result, id measure.Section) {
 	for _, r := range rows {
 		top = math.Max(top, r.MBPerS)
 	}
-	step := niceStep(top / 5)
-	top = math.Ceil(top/step) * step
-	x := func(v float64) float64 { return plotLeft + v/top*(plotRight-plotLeft) }
-	var ticks []tick
-	for v := 0.0; v <= top+step/2; v += step {
-		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
-	}
+	x, ticks := linearScale(top)
 	base := baseline(all, id)
 	panel(s, rows, ticks, func(r measure.Result) (float64, string) {
 		return x(r.MBPerS), fmt.Sprintf("%.0f MB/s, %.2f× %s", r.MBPerS, r.Ratio, base)
 	})
+}
+
+// linearScale maps values from 0 to a round number at or above top onto
+// the plot, and returns the ticks of that scale.
+func linearScale(top float64) (x func(float64) float64, ticks []tick) {
+	if top <= 0 {
+		top = 1
+	}
+	step := niceStep(top / 5)
+	top = math.Ceil(top/step) * step
+	x = func(v float64) float64 { return plotLeft + v/top*(plotRight-plotLeft) }
+	for v := 0.0; v <= top+step/2; v += step {
+		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
+	}
+	return x, ticks
 }
 
 // memoryPanel draws the rows' bytes per instance as bars on a linear
@@ -232,16 +241,7 @@ func memoryPanel(s *svg, rows []measure.Result) {
 	for _, r := range rows {
 		top = math.Max(top, r.Bytes)
 	}
-	if top <= 0 {
-		top = 1
-	}
-	step := niceStep(top / 5)
-	top = math.Ceil(top/step) * step
-	x := func(v float64) float64 { return plotLeft + v/top*(plotRight-plotLeft) }
-	var ticks []tick
-	for v := 0.0; v <= top+step/2; v += step {
-		ticks = append(ticks, tick{x(v), fmt.Sprintf("%g", v), true})
-	}
+	x, ticks := linearScale(top)
 	mem := slices.Clone(rows)
 	key := func(r measure.Result) float64 {
 		if r.Bytes <= 0 {

@@ -54,6 +54,16 @@ var pollerKinds = map[string]string{
 	"epoll":  "epoll(7): ready fds only",
 }
 
+// taskKind is the Kind of the echo server rows of a task kind.
+func taskKind(name string) string {
+	for _, k := range TaskKinds {
+		if k.Name == name {
+			return k.Kind
+		}
+	}
+	return "kernel task"
+}
+
 // Mechanisms returns the rows of the comparison in report order: switch
 // costs, I/O waits, echo throughput.
 func Mechanisms(c Config) []Mechanism {
@@ -202,12 +212,7 @@ func Mechanisms(c Config) []Mechanism {
 
 	const load = "16 KiB messages on 200 connections, every byte checked"
 	for _, name := range slices.Sorted(maps.Keys(c.EchoServers)) {
-		kind := "kernel task"
-		for _, k := range TaskKinds {
-			if k.Name == name {
-				kind = k.Kind
-			}
-		}
+		kind := taskKind(name)
 		server := c.EchoServers[name]
 		ms = append(ms, Mechanism{
 			Name: "echo " + name + " tasks", Section: Throughput, Kind: kind, Bytes: EchoSize,
@@ -231,12 +236,7 @@ func Mechanisms(c Config) []Mechanism {
 	const c10kLoad = "1 KiB messages on 10,000 connections open at once, every byte checked"
 	const idle = "; memory: bytes held per idle connection (each echoed 100 bytes, then left open)"
 	for _, name := range slices.Sorted(maps.Keys(c.EchoServers)) {
-		kind := "kernel task"
-		for _, k := range TaskKinds {
-			if k.Name == name {
-				kind = k.Kind
-			}
-		}
+		kind := taskKind(name)
 		server := c.EchoServers[name]
 		start := func() (*Server, error) {
 			s, err := server()
