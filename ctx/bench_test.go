@@ -20,7 +20,9 @@ import (
 func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("native", roundTrips(measure.NativeLoop))
 	b.Run("native-flags-differ", roundTrips(measure.NativeLoopFlagsDiffer))
+	b.Run("c-resume", roundTrips(measure.CResume))
 	b.Run("go-driven", roundTrips(measure.GoDriven))
+	b.Run("go-direct", roundTrips(measure.GoDirect))
 	b.Run("iter.Pull", roundTrips(measure.Pull))
 	b.Run("channel", roundTrips(measure.Channel))
 	b.Run("boost-fcontext", roundTrips(measure.Boost))

@@ -236,11 +236,16 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	coro_value(BX), DX
 	MOVQ	DX, 0(R13)
 
-	// The code: CK_OK for a yield, CK_DONE for a return.
+	// The code: CK_OK for a yield, CK_DONE for a return, CK_EREFUSED when
+	// callbackCommon refused a Go callback under a direct resume.
 	MOVQ	$const_ckOK, AX
 	CMPQ	CX, $const_stDead
 	JNE	2(PC)
 	MOVQ	$const_ckDone, AX
+	CMPQ	CX, $const_stRefused
+	JNE	3(PC)
+	MOVQ	$const_ckERefused, AX
+	MOVQ	$const_stDead, CX // refused: abandoned, dead
 
 publish:
 	// Publish the status last: once it says suspended, another thread may
@@ -532,6 +537,67 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	POPQ	BX
 	RET
 
+// directResume is func directResume(a *resumeArgs) int32, in Go's ABI0:
+// the direct resume (WithDirect), entered from the goroutine's own stack
+// with no runtime.cgocall, so the goroutine stays running, not in a
+// system call. It does what goResume does, from inside its own frame.
+//
+// Go's frame, drawn from the top (SP is Go's SP after the prologue):
+//
+//	+0x208           saved BP (the prologue's)
+//	+0x200 ... +0x1f0  the C-ABI code's frames grow down from here: SP is
+//	                 moved to the frame's top, 16-byte aligned, before the
+//	                 first call, so that every push and call below stays
+//	                 inside this frame. The frame is NOSPLIT's budget: the
+//	                 linker checks that it, and the frames it sees below,
+//	                 fit in the space every Go function leaves.
+//	+0x000           Go's SP, kept in R13 (callee-saved in C) meanwhile
+//
+// The thread block is read with pthread_getspecific, a leaf. A thread
+// without one yet returns CK_ENOBLOCK: making one calls calloc, which may
+// need more stack than this frame, so Go resumes through cgocall once.
+// While the resume runs, threadBlock_direct holds the coroutine, so that
+// callbackCommon refuses Go callbacks; the previous value is put back
+// after (a direct resume can run inside a callback of an ordinary one).
+// No Go code can run until it returns, so the goroutine's stack stays
+// put: resumeCore stores the word in a.out and publishes the status
+// itself, as for a C resumer.
+TEXT ·directResume(SB), NOSPLIT, $512-12
+	MOVQ	a+0(FP), R12
+	MOVQ	SP, R13
+	LEAQ	504(SP), AX
+	ANDQ	$~15, AX
+	MOVQ	AX, SP
+
+	// The thread block, or CK_ENOBLOCK.
+	MOVQ	·tlsKey(SB), DI
+	MOVQ	·pthreadGetspecific(SB), AX
+	CALL	AX
+	TESTQ	AX, AX
+	JZ	noBlock
+
+	// Mark the direct resume, keeping the old mark and the block (two
+	// pushes keep SP aligned), and resume as goResume does.
+	MOVQ	AX, CX
+	PUSHQ	threadBlock_direct(CX)
+	PUSHQ	CX
+	MOVQ	resumeArgs_co(R12), DI
+	MOVQ	DI, threadBlock_direct(CX)
+	MOVQ	resumeArgs_in(R12), SI
+	LEAQ	resumeArgs_out(R12), DX
+	MOVQ	resumeArgs_expect(R12), R8
+	MOVQ	resumeArgs_flags(R12), R9
+	CALL	resumeCore<>(SB)
+	POPQ	CX
+	POPQ	threadBlock_direct(CX)
+	MOVQ	R13, SP
+	MOVL	AX, ret+8(FP)
+	RET
+noBlock:
+	MOVQ	R13, SP
+	MOVL	$const_ckENoBlock, ret+8(FP)
+	RET
+
 // storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
 // a store with release order, a plain MOV on x86 (a Go atomic store is an
 // XCHG, a locked instruction), so that publishing a status costs no more
@@ -629,6 +695,8 @@ TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 	// coroutine below the callback.
 	CALL	threadBlock<>(SB)
 	MOVQ	AX, 0xd0(SP)
+	CMPQ	threadBlock_direct(AX), $0
+	JNE	refuse
 	MOVQ	SP, R11
 	XORL	R10, R10
 	MOVQ	threadBlock_current(AX), CX
@@ -696,56 +764,108 @@ record:
 	ADDQ	$0xd8, SP
 	RET
 
-// yieldArgs is the C function YieldFunc returns:
+refuse:
+	// A direct resume runs on this thread (its coroutine is in
+	// threadBlock_direct): the goroutine is not in a system call, so the
+	// runtime's cgocallback cannot run, and the body cannot go on without
+	// the callback's result. Abandon every coroutine from the current one
+	// down to the direct one, dead in its own generation, and switch back
+	// to the direct resume's context with stRefused; its resumeCore makes
+	// the direct coroutine's resumer current again and returns CK_EREFUSED.
+	MOVQ	threadBlock_direct(AX), R8
+	MOVQ	threadBlock_current(AX), CX
+rkill:
+	MOVQ	coro_status(CX), DX
+	ANDQ	$~const_stMask, DX
+	ORQ	$const_stDead, DX
+	MOVQ	DX, coro_status(CX)
+	CMPQ	CX, R8
+	JEQ	rswitch
+	MOVQ	coro_prev(CX), CX
+	JMP	rkill
+rswitch:
+	// RESTORE_CONTEXT compares with a frame just saved: save one on the
+	// abandoned stack.
+	SAVE_CONTEXT
+	MOVQ	$const_stRefused, AX
+	RESTORE_CONTEXT(coro_caller(R8))
+	RET
+
+// yieldArgs is the common code of the yield table (thunks_amd64.s),
+// whose entry N is YieldFuncTag(N):
 //
 //	uintptr_t ck_yield_args(uintptr_t a0, ..., uintptr_t a5);
 //
-// A C library calls it as a callback from a coroutine's stack: it stores
-// its six integer or pointer arguments in the record (co->args), yields
+// A C library calls an entry as a callback from a coroutine's stack: the
+// entry puts N in R11 and jumps here. This stores the six integer or
+// pointer arguments and the tag in the record (co->args, co->tag), yields
 // their address, and returns the word the next resume passes: the Go
 // loop's answer. It returns CK_ECANCELED (-125) when the resume is Close's
 // cancel, and CK_ENOTRUNNING (-4) at once when no coroutine runs on this
 // thread's stack.
+//
+// It switches itself, as yield does, with its frame already popped: one
+// call below the body, so that each crossing of stacks costs one
+// mispredicted return and no more (calling yield would add two). The
+// coroutine waits as a trap does (inTrap = 1): the resume's word comes
+// back in AX as this function's result.
 TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX (pushed) keeps the record; the push and six argument slots
-	// realign SP.
-	PUSHQ	BX
-	SUBQ	$0x30, SP
+	// Six argument slots and the tag realign SP for the call.
+	SUBQ	$0x38, SP
 	MOVQ	DI, 0x00(SP)
 	MOVQ	SI, 0x08(SP)
 	MOVQ	DX, 0x10(SP)
 	MOVQ	CX, 0x18(SP)
 	MOVQ	R8, 0x20(SP)
 	MOVQ	R9, 0x28(SP)
+	MOVQ	R11, 0x30(SP)
 	CALL	threadBlock<>(SB)
-	MOVQ	threadBlock_current(AX), BX
-	MOVQ	$const_ckENotRunning, AX
-	TESTQ	BX, BX
-	JZ	yaOut
+
+	// The current coroutine must be running on this very stack (see yield).
+	MOVQ	threadBlock_current(AX), DI
+	TESTQ	DI, DI
+	JZ	yaNotRunning
+	MOVQ	coro_status(DI), AX
+	ANDQ	$const_stMask, AX
+	CMPQ	AX, $const_stRunning
+	JNE	yaNotRunning
+	CMPQ	SP, coro_stackLo(DI)
+	JCS	yaNotRunning
+	CMPQ	SP, coro_stackHi(DI)
+	JCC	yaNotRunning
+
+	// The arguments and the tag into the record; pop the frame.
 	MOVQ	0x00(SP), CX
-	MOVQ	CX, (coro_args+0x00)(BX)
+	MOVQ	CX, (coro_args+0x00)(DI)
 	MOVQ	0x08(SP), CX
-	MOVQ	CX, (coro_args+0x08)(BX)
+	MOVQ	CX, (coro_args+0x08)(DI)
 	MOVQ	0x10(SP), CX
-	MOVQ	CX, (coro_args+0x10)(BX)
+	MOVQ	CX, (coro_args+0x10)(DI)
 	MOVQ	0x18(SP), CX
-	MOVQ	CX, (coro_args+0x18)(BX)
+	MOVQ	CX, (coro_args+0x18)(DI)
 	MOVQ	0x20(SP), CX
-	MOVQ	CX, (coro_args+0x20)(BX)
+	MOVQ	CX, (coro_args+0x20)(DI)
 	MOVQ	0x28(SP), CX
-	MOVQ	CX, (coro_args+0x28)(BX)
-	// yield(co, &co->args, NULL): it checks that co runs on this stack.
-	MOVQ	BX, DI
-	LEAQ	coro_args(BX), SI
-	XORL	DX, DX
-	CALL	·yield(SB)
-	MOVLQSX	AX, AX
-	TESTQ	AX, AX
-	JNZ	yaOut
-	MOVQ	coro_value(BX), AX // resumed: the loop's answer
-yaOut:
-	ADDQ	$0x30, SP
-	POPQ	BX
+	MOVQ	CX, (coro_args+0x28)(DI)
+	MOVQ	0x30(SP), CX
+	MOVQ	CX, coro_tag(DI)
+	ADDQ	$0x38, SP
+
+	// Switch back to the resumer with &co->args, as yield does; the
+	// resume returns from this function with its word in AX (or
+	// CK_ECANCELED).
+	LEAQ	coro_args(DI), CX
+	MOVQ	CX, coro_value(DI)
+	MOVQ	$0, coro_inPtr(DI)
+	MOVQ	$1, coro_inTrap(DI)
+	SAVE_CONTEXT
+	MOVQ	SP, coro_ctx(DI)
+	MOVQ	$const_stSuspended, AX
+	RESTORE_CONTEXT(coro_caller(DI))
+	RET
+yaNotRunning:
+	ADDQ	$0x38, SP
+	MOVQ	$const_ckENotRunning, AX
 	RET
 
 // callBody is the body of NewCall's coroutines:
@@ -797,8 +917,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, (const_eThunkTable*8)(DI)
 	MOVQ	$·segvHandler(SB), AX
 	MOVQ	AX, (const_eSegvHandler*8)(DI)
-	MOVQ	$·yieldArgs(SB), AX
-	MOVQ	AX, (const_eYieldArgs*8)(DI)
+	MOVQ	$·yieldTable(SB), AX
+	MOVQ	AX, (const_eYieldTable*8)(DI)
 	MOVQ	$·callBody(SB), AX
 	MOVQ	AX, (const_eCallBody*8)(DI)
 	RET

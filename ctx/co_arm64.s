@@ -236,11 +236,16 @@ claim:
 	MOVD	coro_value(R19), R2
 	MOVD	R2, (R21)
 
-	// The code: CK_OK for a yield, CK_DONE for a return.
+	// The code: CK_OK for a yield, CK_DONE for a return, CK_EREFUSED when
+	// callbackCommon refused a Go callback under a direct resume.
 	MOVD	$const_ckOK, R0
 	CMP	$const_stDead, R6
-	BNE	publish
+	BNE	2(PC)
 	MOVD	$const_ckDone, R0
+	CMP	$const_stRefused, R6
+	BNE	publish
+	MOVD	$const_ckERefused, R0
+	MOVD	$const_stDead, R6 // refused: abandoned, dead
 
 publish:
 	// Publish the status last, with release order: once it says
@@ -509,6 +514,54 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
+// directResume is func directResume(a *resumeArgs) int32, in Go's ABI0:
+// the direct resume (WithDirect; see co_amd64.s). Go's frame:
+//
+//	+0x208           the caller's frame
+//	+0x1f0 ... +0x010  the C-ABI code's frames grow down from +0x1f0: RSP is
+//	                 moved there before the first call, so that every store
+//	                 below it stays inside this frame (NOSPLIT's budget)
+//	+0x000           LR (the prologue's); Go's RSP is kept in X20
+//
+// X19 keeps a and X20 Go's RSP: both are callee-saved in C. No Go code
+// can run until it returns, so the goroutine's stack stays put: resumeCore
+// stores the word in a.out and publishes the status itself.
+TEXT ·directResume(SB), NOSPLIT, $512-12
+	MOVD	a+0(FP), R19
+	MOVD	RSP, R20
+	ADD	$0x1f0, RSP, R0
+	MOVD	R0, RSP
+
+	// The thread block, or CK_ENOBLOCK.
+	MOVD	·tlsKey(SB), R0
+	MOVD	·pthreadGetspecific(SB), R9
+	BL	(R9)
+	CBZ	R0, noBlock
+
+	// Mark the direct resume, keeping the old mark and the block, and
+	// resume as goResume does.
+	MOVD	R0, R3
+	MOVD	threadBlock_direct(R3), R4
+	SUB	$16, RSP
+	STP	(R3, R4), 0(RSP)
+	MOVD	resumeArgs_co(R19), R0
+	MOVD	R0, threadBlock_direct(R3)
+	MOVD	resumeArgs_in(R19), R1
+	ADD	$resumeArgs_out, R19, R2
+	MOVD	resumeArgs_expect(R19), R4
+	MOVD	resumeArgs_flags(R19), R5
+	BL	resumeCore<>(SB)
+	LDP	0(RSP), (R3, R4)
+	MOVD	R4, threadBlock_direct(R3)
+	MOVD	R20, RSP
+	MOVW	R0, ret+8(FP)
+	RET
+noBlock:
+	MOVD	R20, RSP
+	MOVD	$const_ckENoBlock, R0
+	MOVW	R0, ret+8(FP)
+	RET
+
 // storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
 // a store-release (STLR), which is all a Go atomic store is on arm64 too.
 TEXT ·storeRelease(SB), NOSPLIT, $0-16
@@ -583,6 +636,8 @@ TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
 	// coroutine below the callback.
 	BL	threadBlock<>(SB)
 	MOVD	R0, 0xa8(RSP)
+	MOVD	threadBlock_direct(R0), R8
+	CBNZ	R8, refuse
 	MOVD	RSP, R11
 	MOVD	$0, R12
 	MOVD	threadBlock_current(R0), R2
@@ -648,41 +703,93 @@ record:
 	ADD	$0xc0, RSP
 	RET
 
-// yieldArgs is the C function YieldFunc returns (see co_amd64.s): it
-// stores its six arguments in co->args, yields their address and returns
-// the next resume's word, CK_ECANCELED for Close's cancel, or
-// CK_ENOTRUNNING when no coroutine runs here.
+// refuse: a direct resume runs on this thread (see co_amd64.s). Every
+// coroutine from the current one down to the direct one (X8) is abandoned,
+// dead in its own generation, and we switch back to the direct resume's
+// context with stRefused.
+refuse:
+	MOVD	threadBlock_current(R0), R2
+rkill:
+	MOVD	coro_status(R2), R3
+	AND	$~const_stMask, R3
+	ORR	$const_stDead, R3
+	MOVD	R3, coro_status(R2)
+	CMP	R2, R8
+	BEQ	rswitch
+	MOVD	coro_prev(R2), R2
+	B	rkill
+rswitch:
+	// RESTORE_CONTEXT compares with a frame just saved: save one on the
+	// abandoned stack.
+	SAVE_CONTEXT
+	MOVD	coro_caller(R8), R3
+	MOVD	$const_stRefused, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
+
+// yieldArgs is the common code of the yield table (thunks_arm64.s; see
+// co_amd64.s): entry N puts N in R9 and jumps here. It stores the six
+// arguments in co->args and the tag in co->tag, and switches back to the
+// resumer itself, with its frame popped and LR its own return address,
+// as yield does; the coroutine waits as a trap does (inTrap = 1), so the
+// resume's word comes back in X0 as the result (CK_ECANCELED for Close's
+// cancel). With no coroutine running on this stack it returns
+// CK_ENOTRUNNING at once.
 TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: LR, X19 (the record), the six arguments.
+	// Frame: the six arguments, the tag and LR.
 	SUB	$64, RSP
-	STP	(R30, R19), 0x00(RSP)
-	STP	(R0, R1), 0x10(RSP)
-	STP	(R2, R3), 0x20(RSP)
-	STP	(R4, R5), 0x30(RSP)
+	STP	(R0, R1), 0x00(RSP)
+	STP	(R2, R3), 0x10(RSP)
+	STP	(R4, R5), 0x20(RSP)
+	STP	(R9, R30), 0x30(RSP)
 	BL	threadBlock<>(SB)
-	MOVD	threadBlock_current(R0), R19
-	MOVD	$const_ckENotRunning, R0
-	CBZ	R19, yaOut
+
+	// The current coroutine must be running on this very stack.
+	MOVD	threadBlock_current(R0), R0
+	CBZ	R0, yaNotRunning
+	MOVD	coro_status(R0), R3
+	AND	$const_stMask, R3
+	CMP	$const_stRunning, R3
+	BNE	yaNotRunning
+	MOVD	RSP, R4
+	MOVD	coro_stackLo(R0), R3
+	CMP	R3, R4
+	BLO	yaNotRunning
+	MOVD	coro_stackHi(R0), R3
+	CMP	R3, R4
+	BHS	yaNotRunning
+
+	// The arguments and the tag into the record; pop the frame, LR back.
+	LDP	0x00(RSP), (R2, R3)
+	MOVD	R2, (coro_args+0x00)(R0)
+	MOVD	R3, (coro_args+0x08)(R0)
 	LDP	0x10(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x00)(R19)
-	MOVD	R3, (coro_args+0x08)(R19)
+	MOVD	R2, (coro_args+0x10)(R0)
+	MOVD	R3, (coro_args+0x18)(R0)
 	LDP	0x20(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x10)(R19)
-	MOVD	R3, (coro_args+0x18)(R19)
-	LDP	0x30(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x20)(R19)
-	MOVD	R3, (coro_args+0x28)(R19)
-	// yield(co, &co->args, NULL): it checks that co runs on this stack.
-	MOVD	R19, R0
-	ADD	$coro_args, R19, R1
-	MOVD	$0, R2
-	BL	·yield(SB)
-	SXTW	R0, R0
-	CBNZ	R0, yaOut
-	MOVD	coro_value(R19), R0 // resumed: the loop's answer
-yaOut:
-	LDP	0x00(RSP), (R30, R19)
+	MOVD	R2, (coro_args+0x20)(R0)
+	MOVD	R3, (coro_args+0x28)(R0)
+	LDP	0x30(RSP), (R2, R30)
+	MOVD	R2, coro_tag(R0)
 	ADD	$64, RSP
+
+	// Switch back to the resumer with &co->args, as yield does.
+	ADD	$coro_args, R0, R1
+	MOVD	R1, coro_value(R0)
+	MOVD	ZR, coro_inPtr(R0)
+	MOVD	$1, R1
+	MOVD	R1, coro_inTrap(R0)
+	SAVE_CONTEXT
+	MOVD	RSP, R3
+	MOVD	R3, coro_ctx(R0)
+	MOVD	coro_caller(R0), R3
+	MOVD	$const_stSuspended, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
+yaNotRunning:
+	MOVD	0x38(RSP), R30
+	ADD	$64, RSP
+	MOVD	$const_ckENotRunning, R0
 	RET
 
 // callBody is the body of NewCall's coroutines: it returns
@@ -732,8 +839,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, (const_eThunkTable*8)(R0)
 	MOVD	$·segvHandler(SB), R1
 	MOVD	R1, (const_eSegvHandler*8)(R0)
-	MOVD	$·yieldArgs(SB), R1
-	MOVD	R1, (const_eYieldArgs*8)(R0)
+	MOVD	$·yieldTable(SB), R1
+	MOVD	R1, (const_eYieldTable*8)(R0)
 	MOVD	$·callBody(SB), R1
 	MOVD	R1, (const_eCallBody*8)(R0)
 	RET

@@ -37,6 +37,7 @@
 #ifndef COROKERNEL_H
 #define COROKERNEL_H
 
+#include <stddef.h> /* NULL, size_t */
 #include <stdint.h>
 
 #define CK_API_VERSION 2

@@ -97,6 +97,10 @@ var (
 	ErrClosed   = errors.New("ctx: coroutine is closed")
 	ErrNilFunc  = errors.New("ctx: nil body function")
 	ErrInternal = errors.New("ctx: unexpected result from the native resume")
+	// ErrRefused is Resume's error when the body of a WithDirect
+	// coroutine called a Go callback: the callback was not run, and the
+	// coroutine (with any it had resumed from C) was abandoned.
+	ErrRefused = errors.New("ctx: Go callback refused: the coroutine runs in direct mode (WithDirect)")
 )
 
 // The low two bits of a record's status word are the state; the rest is
@@ -120,6 +124,9 @@ const (
 	ckENotRunning = -4
 	ckEClosed     = -6
 	ckECanceled   = -125
+	ckERefused    = -7  // Go only: a Go callback refused under a direct resume
+	ckENoBlock    = -8  // Go only: directResume found no thread block
+	stRefused     = 4   // switchIn's result when callbackCommon refused a callback
 	ckENotTask    = -1  // ck_trap outside a trapping coroutine
 	cycleMore     = 2   // goCycle: the budget ran out
 	sysSPGap      = 256 // room left below a resumer's saved context for a callback
@@ -150,7 +157,7 @@ type coro struct {
 	msg     uintptr // the line the overflow reporter prints (in this page, below the record)
 	msgLen  uintptr
 	args    [6]uintptr // NewCall: the arguments; yieldArgs: the callback's arguments
-	_       uintptr
+	tag     uintptr    // yieldArgs: the tag of the yield-table entry called
 }
 
 // threadBlock is the per-thread block, reached through a pthread key.
@@ -158,7 +165,8 @@ type threadBlock struct {
 	current uintptr // innermost running coroutine on this thread
 	cbTop   uintptr // innermost callback in progress (a cbRecord on its caller's stack)
 	alt     uintptr // the signal stack installed for this thread, or 0
-	_       [5]uintptr
+	direct  uintptr // the coroutine a direct resume (WithDirect) runs, or 0
+	_       [4]uintptr
 }
 
 // cbRecord is what callbackCommon pushes on the thread block for the
@@ -179,6 +187,7 @@ type resumeArgs struct {
 	in     uintptr
 	expect uintptr // the status word the claim expects: generation | stSuspended, or | stClosed for a cancel
 	flags  uintptr // resumeCancel for Close's cancel
+	out    uintptr // directResume: the word, stored before the status is published
 }
 
 // resumeCore's flags.
@@ -186,6 +195,13 @@ const (
 	resumeCancel = 1 // the waiting yield or trap returns CK_ECANCELED; the coroutine stays closed
 	resumeGo     = 2 // the caller publishes the status (Go, after reading co->value)
 )
+
+// directResume is the WithDirect resume (assembly): goResume's work from
+// inside its own NOSPLIT frame on the goroutine's stack, no cgocall. It
+// returns ckENoBlock, touching nothing, on a thread without a block.
+//
+//go:noescape
+func directResume(a *resumeArgs) int32
 
 // storeRelease stores v at p with release order (assembly).
 //
@@ -254,6 +270,7 @@ func threadDestroy()
 func thunkTable()
 func segvHandler()
 func yieldArgs()
+func yieldTable()
 func callBody()
 
 // Indices of entries; the assembly reads them from go_asm.h.
@@ -270,7 +287,7 @@ const (
 	eThreadDestroy
 	eThunkTable
 	eSegvHandler
-	eYieldArgs
+	eYieldTable
 	eCallBody
 	nEntries
 )
@@ -287,6 +304,7 @@ type config struct {
 	stack    *Stack
 	name     string
 	trapping bool
+	direct   bool
 }
 
 // WithStackSize sets the size of the stack New allocates (default
@@ -304,6 +322,28 @@ func WithStack(s *Stack) Option { return func(c *config) { c.stack = s } }
 // overflow report (default "coroutine #N").
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
+// WithDirect makes Resume enter the coroutine directly from the
+// goroutine's stack, without runtime.cgocall: a round trip costs about
+// half as much (docs/performance.md has the breakdown). It suits bodies
+// that only compute, for a short time, between yields. The contract:
+//
+//   - While the body runs, the goroutine is running foreign code, not in a
+//     system call, so it is at no safe point: a garbage collection's
+//     stop-the-world, and anything else that must stop every goroutine,
+//     waits until the body yields or returns. A body that blocks (in a
+//     system call, on a lock, in a long loop) stalls the whole program.
+//   - The body must not call Go: a callback made with NewCallback is
+//     refused (it does not run; Resume returns ErrRefused and the
+//     coroutine is abandoned). Other ways into Go, such as a callback of
+//     purego's own, are not detected and crash the runtime.
+//   - Signals are handled as they are elsewhere: asynchronous preemption
+//     never stops foreign or assembly code, so SIGURG is only noted, and
+//     a CPU profile charges the body's time to "_ExternalCode".
+//
+// Close, and a Resume on a thread that has not met a coroutine yet, still
+// go through cgocall. Kernel tasks and Ring ignore the option.
+func WithDirect() Option { return func(c *config) { c.direct = true } }
+
 var (
 	nextID  atomic.Uint64
 	nextGen atomic.Uintptr
@@ -313,10 +353,11 @@ var (
 // be called from several goroutines at once: a Resume or Close that races
 // another one is refused with ErrRunning and does not disturb the winner.
 type Coroutine struct {
-	co   *coro
-	gen  uintptr // generation bits of the status word
-	name string
-	l    *life
+	co     *coro
+	gen    uintptr // generation bits of the status word
+	name   string
+	l      *life
+	direct bool // WithDirect: Resume calls directResume
 }
 
 // life is what the garbage collector's cleanup of a Coroutine needs; it
@@ -340,7 +381,7 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	c := &Coroutine{name: cfg.name, l: &life{}}
+	c := &Coroutine{name: cfg.name, l: &life{}, direct: cfg.direct}
 	if c.name == "" {
 		c.name = fmt.Sprintf("coroutine #%d", nextID.Add(1))
 	}
@@ -398,6 +439,20 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 	}
 	co := c.co
 	a := resumeArgs{co: uintptr(unsafe.Pointer(co)), in: in, expect: c.gen | stSuspended}
+	if c.direct {
+		// The word is in a.out and the status already published.
+		switch r := directResume(&a); r {
+		case ckOK:
+			return a.out, false, nil
+		case ckDone:
+			return a.out, true, nil
+		case ckERefused:
+			return 0, false, ErrRefused
+		case ckENoBlock: // this thread's first coroutine: through cgocall
+		default:
+			return 0, false, c.codeErr(r)
+		}
+	}
 	r := cgocall(goResumeFn, unsafe.Pointer(&a))
 	// The coroutine is still ours (running) until the status is published:
 	// read its word first.

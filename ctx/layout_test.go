@@ -65,8 +65,11 @@ func TestThunksGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(src, []byte("const numCallbacks = "+strconv.Itoa(NumCallbacks))) {
+	if !bytes.Contains(src, []byte("numCallbacks = "+strconv.Itoa(NumCallbacks)+" ")) {
 		t.Fatalf("gen_thunks.go's numCallbacks differs from NumCallbacks = %d", NumCallbacks)
+	}
+	if !bytes.Contains(src, []byte("numYieldTags = "+strconv.Itoa(NumYieldTags)+" ")) {
+		t.Fatalf("gen_thunks.go's numYieldTags differs from NumYieldTags = %d", NumYieldTags)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "gen_thunks.go"), src, 0o644); err != nil {

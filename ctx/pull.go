@@ -2,6 +2,7 @@ package ctx
 
 import (
 	"errors"
+	"fmt"
 	"iter"
 	"unsafe"
 )
@@ -13,6 +14,15 @@ import (
 // ErrTooManyArgs is returned by NewCall and Calls for more than six
 // arguments.
 var ErrTooManyArgs = errors.New("ctx: a C function of at most six integer or pointer arguments")
+
+// ErrYieldTag is returned by YieldFuncTag for a tag outside 0 to
+// NumYieldTags-1.
+var ErrYieldTag = errors.New("ctx: yield tag out of range")
+
+// NumYieldTags is how many tagged yield functions there are: tags 0 to
+// NumYieldTags-1. They are not slots: any number of coroutines may use
+// the same one at once.
+const NumYieldTags = 16
 
 // YieldFunc returns the address of a C function that C code may pass as
 // any callback of up to six integer or pointer arguments:
@@ -30,11 +40,27 @@ var ErrTooManyArgs = errors.New("ctx: a C function of at most six integer or poi
 // limit on how many use it at once. Floating-point arguments are not
 // passed (they are in other registers), nor arguments past the sixth (on
 // the stack); a callback that returns a floating-point value gets garbage.
-func YieldFunc() uintptr { return entries[eYieldArgs] }
+func YieldFunc() uintptr { return entries[eYieldTable] }
+
+// YieldFuncTag returns a C function that behaves as YieldFunc and also
+// records tag (0 to NumYieldTags-1), which Call.Tag and Coroutine.Tag
+// report: the way to tell apart the several callbacks of one library
+// (expat's start, end and text handlers, say) that all yield to one loop.
+// YieldFuncTag(0) is YieldFunc.
+func YieldFuncTag(tag int) (uintptr, error) {
+	if tag < 0 || tag >= NumYieldTags {
+		return 0, fmt.Errorf("%w: %d (0 to %d)", ErrYieldTag, tag, NumYieldTags-1)
+	}
+	return entries[eYieldTable] + uintptr(tag)*thunkSize, nil
+}
 
 // Args returns the arguments of the YieldFunc call the coroutine is
 // suspended in. They are valid until the next Resume.
 func (c *Coroutine) Args() *[6]uintptr { return &c.co.args }
+
+// Tag returns the tag of the yield function the coroutine is suspended
+// in (see YieldFuncTag): 0 for YieldFunc.
+func (c *Coroutine) Tag() int { return int(c.co.tag) }
 
 // NewCall creates a suspended coroutine whose body calls the C function
 // fn with up to six integer or pointer arguments: the first Resume runs
@@ -65,6 +91,9 @@ type Call struct {
 	answer uintptr
 }
 
+// Tag returns the tag of the yield function called (see YieldFuncTag).
+func (k *Call) Tag() int { return int(k.c.co.tag) }
+
 // Arg returns the i'th argument (0 to 5) of the call.
 func (k *Call) Arg(i int) uintptr { return k.c.co.args[i] }
 
@@ -92,8 +121,20 @@ func (k *Call) Return(v uintptr) { k.answer = v }
 //
 // Each iteration costs one Resume and allocates nothing.
 func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
+	return calls(fn, args, nil)
+}
+
+// DirectCalls is Calls with the coroutine in direct mode (WithDirect):
+// each iteration costs about half as much, for C code that only computes
+// between its callbacks and never calls Go. Read WithDirect's contract
+// before choosing it.
+func DirectCalls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
+	return calls(fn, args, []Option{WithDirect()})
+}
+
+func calls(fn uintptr, args []uintptr, opts []Option) iter.Seq2[*Call, error] {
 	return func(yield func(*Call, error) bool) {
-		c, err := NewCall(fn, args)
+		c, err := NewCall(fn, args, opts...)
 		if err != nil {
 			yield(nil, err)
 			return

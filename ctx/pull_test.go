@@ -120,3 +120,38 @@ func TestYieldFuncMisuse(t *testing.T) {
 		t.Fatalf("NewCall with 7 arguments = %v", err)
 	}
 }
+
+// TestYieldFuncTag runs each tagged yield function as a coroutine's body
+// (NewCall of the entry itself): each suspends with its own tag and the
+// arguments, and returns the loop's answer. Out-of-range tags are errors.
+func TestYieldFuncTag(t *testing.T) {
+	for tag := range ctx.NumYieldTags {
+		fn, err := ctx.YieldFuncTag(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ctx.NewCall(fn, []uintptr{uintptr(tag), 2, 3, 4, 5, 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, done, err := c.Resume(0); done || err != nil {
+			t.Fatalf("tag %d: first resume: done %v, %v", tag, done, err)
+		}
+		if c.Tag() != tag || c.Args()[0] != uintptr(tag) || c.Args()[5] != 6 {
+			t.Errorf("tag %d: suspended with tag %d, args %v", tag, c.Tag(), *c.Args())
+		}
+		v, done, err := c.Resume(uintptr(100 + tag))
+		if !done || err != nil || v != uintptr(100+tag) {
+			t.Errorf("tag %d: returned %d, %v, %v; want the answer %d", tag, v, done, err, 100+tag)
+		}
+		c.Close()
+	}
+	if f, _ := ctx.YieldFuncTag(0); f != ctx.YieldFunc() {
+		t.Error("ctx.YieldFuncTag(0) is not YieldFunc")
+	}
+	for _, bad := range []int{-1, ctx.NumYieldTags} {
+		if _, err := ctx.YieldFuncTag(bad); !errors.Is(err, ctx.ErrYieldTag) {
+			t.Errorf("ctx.YieldFuncTag(%d): %v, want ctx.ErrYieldTag", bad, err)
+		}
+	}
+}

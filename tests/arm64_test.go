@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -9,17 +10,24 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // qemu is how the arm64 test binaries run on an amd64 machine: Debian's
 // qemu-user with the arm64 C library from libc6-arm64-cross as its root.
-var qemu = []string{"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}
+// The library path puts that C library first, then Debian's multiarch
+// directory, where libexpat1:arm64 lives: installing that package also
+// installs libc6:arm64, whose libc.so.6 (another build than the cross
+// root's ld.so) would otherwise be found first through ld.so.cache and
+// hang the program before main.
+var qemu = []string{"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu",
+	"-E", "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu"}
 
 // arm64Packages are the packages whose tests run again on arm64, in the
 // directories their tests expect as working directory, with the tests of
 // this package itself limited to the native echo server (the others do not
 // touch architecture-specific code, and the load is heavy under emulation).
-var arm64Packages = []string{".", "ctx", "kernel", "cdemo", "tests"}
+var arm64Packages = []string{".", "ctx", "kernel", "cdemo", "expat", "internal/buses", "tests"}
 
 var arm64Args = map[string][]string{
 	"tests": {"-test.run", "^TestEcho$/^native/"},
@@ -76,7 +84,11 @@ func TestArm64(t *testing.T) {
 			if testing.Verbose() {
 				args = append(args, "-test.v")
 			}
-			run := exec.Command(qemu[0], args...)
+			// A program that hangs before Go's own -test.timeout runs
+			// (in the C library's start-up) is killed after 8 minutes.
+			cx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+			defer cancel()
+			run := exec.CommandContext(cx, qemu[0], args...)
 			run.Dir = dir
 			run.Env = append(os.Environ(),
 				"CK_EXEC_WRAPPER="+strings.Join(qemu, " "),

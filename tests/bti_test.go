@@ -45,7 +45,7 @@ func TestBTI(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the arm64 root test binary: %v\n%s", err, out)
 	}
-	run := exec.Command(qemu[0], "-cpu", "max", "-L", qemu[2], exe, "-test.run=^TestBTIBody$", "-test.v")
+	run := exec.Command(qemu[0], append([]string{"-cpu", "max"}, append(qemu[1:], exe, "-test.run=^TestBTIBody$", "-test.v")...)...)
 	run.Env = append(os.Environ(), "CK_BTI_LIB="+lib)
 	out, err := run.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestBTIBody") {

@@ -20,6 +20,7 @@
 //
 // The commands are:
 //
+//	buses   seed 004's Part 3: the bus feed through the slide's pipeline
 //	demo    run a program from the slides with the kernel's trap trace on
 //	echo    serve the echo protocol with the kernel's echo server
 //	load    load an echo server, checking every byte
@@ -49,9 +50,10 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"demo": {"run a program from the slides with the kernel's trap trace on", demoMain},
-		"echo": {"serve the echo protocol with the kernel's echo server", echoMain},
-		"load": {"load an echo server, checking every byte", loadMain},
+		"buses": {"seed 004's Part 3: the bus feed through the slide's pipeline (-gen writes one)", busesMain},
+		"demo":  {"run a program from the slides with the kernel's trap trace on", demoMain},
+		"echo":  {"serve the echo protocol with the kernel's echo server", echoMain},
+		"load":  {"load an echo server, checking every byte", loadMain},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +81,9 @@ func TestReportQuick(t *testing.T) {
 	if code := run([]string{"-quick", "-o", dir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
+	if out := stdout.String(); !strings.Contains(out, "Historical anchor, from other hardware") || !strings.Contains(out, "xml.sax 8.37 s") {
+		t.Error("the bus contest's table lacks Beazley's 2009 figures, labelled as history")
+	}
 	ms := measure.Mechanisms(measure.Config{LoadC: loadC, EchoServers: echoServers})
 	var names []string
 	for _, m := range ms {
@@ -137,12 +141,15 @@ func TestReportQuick(t *testing.T) {
 			}
 		default:
 			withTime = append(withTime, r.Name)
-			if r.Section == measure.C10K && r.Bytes > 0 {
-				withMemoryBar = append(withMemoryBar, r.Name) // C10K draws memory too
+			if (r.Section == measure.C10K || r.Section == measure.Switch) && r.Bytes > 0 {
+				withMemoryBar = append(withMemoryBar, r.Name) // these panels draw memory too
 			}
 			want := number(r.Ns)
 			if r.MBPerS > 0 {
 				want = fmt.Sprintf("%.0f", r.MBPerS)
+			}
+			if r.Section == measure.Buses {
+				want = fmt.Sprintf("%.3f s (%.0f MB/s)", r.Ns/1e9, r.MBPerS)
 			}
 			if row[2] != want || r.Ratio <= 0 {
 				t.Errorf("%s: table says %q, JSON %v (ratio %v)", r.Name, row[2], want, r.Ratio)
@@ -270,13 +277,58 @@ func TestRender(t *testing.T) {
 	}
 	svg := chart(rep)
 	titles := bars(t, svg)
-	want := []string{"fast: 1.25 ns", "slow: 2.5 µs", "io: 200 µs", "base: 2000 MB/s, 1.00× base", "tasks: 1600 MB/s, 0.80× base"}
+	want := []string{"fast: 1.25 ns", "slow: 2.5 µs", "slow: 8192 bytes", "io: 200 µs", "base: 2000 MB/s, 1.00×", "tasks: 1600 MB/s, 0.80×"}
 	if !slices.Equal(titles, want) {
 		t.Errorf("bars %q, want %q", titles, want)
+	}
+	if !bytes.Contains(svg, []byte("Memory per suspended coroutine or task")) {
+		t.Error("the chart has no panel for memory per suspended coroutine")
 	}
 	for _, s := range []string{"unavailable: no gone | here", "failed: it broke", ">1 ns<", ">10 ns<", ">100 ns<", ">1 µs<", ">1 ms<"} {
 		if !bytes.Contains(svg, []byte(s)) {
 			t.Errorf("chart does not say %q", s)
+		}
+	}
+}
+
+// TestChartLayout: each time panel's axis spans only its own rows; the
+// I/O rows stay grouped per poller in table order; rows have readable
+// names; a long subtitle wraps inside the chart's width.
+func TestChartLayout(t *testing.T) {
+	rep := &report{Date: "2026-01-02T03:04:05Z", Command: "go run ./cmd/corokernel -quick -only " + strings.Repeat("x|", 60) + "y",
+		Go: "go1.26", CPU: "a CPU with a long name", CPUs: 2, Runs: 3, Quick: true}
+	rep.Results = []measure.Result{
+		{Name: "ctx ring", Section: measure.Switch, Kind: "stackful, native", What: "w", Ns: 30},
+		{Name: "goroutine+channel", Section: measure.Switch, Kind: "stackful, Go", What: "w", Ns: 600},
+		{Name: "select, 10 idle fds", Section: measure.IOWait, Kind: "k", What: "w", Ns: 3e3},
+		{Name: "select, 1000 idle fds", Section: measure.IOWait, Kind: "k", What: "w", Ns: 7e4},
+		{Name: "epoll, 10 idle fds", Section: measure.IOWait, Kind: "k", What: "w", Ns: 2e3},
+		{Name: "epoll, 1000 idle fds", Section: measure.IOWait, Kind: "k", What: "w", Ns: 2.1e3},
+	}
+	measure.SetRatios(rep.Results)
+	svg := string(chart(rep))
+	sw, io, _ := strings.Cut(svg, "I/O wait scaling")
+	if strings.Contains(sw, ">10 µs<") || strings.Contains(sw, ">1 ms<") || !strings.Contains(sw, ">1 µs<") {
+		t.Error("the switch panel's axis does not end at the decade above its slowest row (1 µs)")
+	}
+	if !strings.Contains(io, ">100 µs<") || strings.Contains(io, ">10 ns<") {
+		t.Error("the I/O panel's axis does not span 1 µs to 100 µs")
+	}
+	order := []string{"select, 10 idle fds", "select, 1000 idle fds", "epoll, 10 idle fds", "epoll, 1000 idle fds"}
+	last := -1
+	for _, name := range order {
+		i := strings.Index(io, ">"+name+"<")
+		if i < last {
+			t.Errorf("I/O row %q out of table order: the pollers are not grouped", name)
+		}
+		last = i
+	}
+	if !strings.Contains(sw, ">ctx: trap + next of a ring<") || !strings.Contains(sw, ">goroutine + channels<") {
+		t.Error("the chart shows report names that need the table to decode")
+	}
+	for _, line := range regexp.MustCompile(`<text x="16" y="\d+" fill="#555">([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+		if w := 16 + 7*len([]rune(line[1])); w > chartWidth {
+			t.Errorf("a subtitle line of %d characters runs past the chart's %d px: %q", len(line[1]), chartWidth, line[1])
 		}
 	}
 }

@@ -80,20 +80,26 @@ func chart(rep *report) []byte {
 	if rep.Quick {
 		sub += " Quick run: rough numbers."
 	}
-	body.text(16, body.y, `fill="#555"`, sub)
-	body.y += 16
+	for _, line := range wrap(sub, 130) { // about 7 px a character
+
+		body.text(16, body.y, `fill="#555"`, line)
+		body.y += 16
+	}
 	legend(&body, rep.Results)
 
-	lo, hi := timeRange(rep.Results)
 	for _, s := range sections {
 		rows := rep.rows(s.id)
 		if len(rows) == 0 {
 			continue
 		}
-		// Fastest first; rows without numbers last, in table order.
-		slices.SortStableFunc(rows, func(a, b measure.Result) int {
-			return cmp.Compare(sortKey(a), sortKey(b))
-		})
+		// Fastest first, rows without numbers last, in table order; the
+		// I/O rows stay in table order, each poller's 10, 100 and 1000
+		// idle fds together, so that each reads as a scaling curve.
+		if s.id != measure.IOWait {
+			slices.SortStableFunc(rows, func(a, b measure.Result) int {
+				return cmp.Compare(sortKey(a), sortKey(b))
+			})
+		}
 		body.y += 34
 		note := s.value + ", log scale; shorter is faster"
 		if s.id.PerSecond() {
@@ -102,9 +108,26 @@ func chart(rep *report) []byte {
 		body.printf(`<text x="16" y="%d"><tspan font-size="15" font-weight="bold">%s</tspan><tspan dx="12" fill="#555">%s</tspan></text>`+"\n",
 			body.y, esc(s.title), esc(note))
 		if s.id.PerSecond() {
-			linearPanel(&body, rows, rep.Results, s.id)
+			linearPanel(&body, rows)
 		} else {
+			lo, hi := timeRange(rows)
 			logPanel(&body, rows, lo, hi)
+		}
+		if s.id == measure.Switch {
+			body.y += 34
+			body.printf(`<text x="16" y="%d"><tspan font-size="15" font-weight="bold">%s</tspan><tspan dx="12" fill="#555">%s</tspan></text>`+"\n",
+				body.y, esc("Memory per suspended coroutine or task"), esc("bytes, linear scale; shorter is leaner"))
+			memoryPanel(&body, slices.DeleteFunc(slices.Clone(rows), func(r measure.Result) bool { return r.Bytes <= 0 }))
+		}
+		if s.id == measure.Buses {
+			body.y += 20
+			body.text(16, body.y, `fill="#555"`, "Historical anchor (Beazley 2009, Python, other hardware, 30 MB):")
+			body.y += 16
+			var parts []string
+			for _, h := range measure.Historical {
+				parts = append(parts, fmt.Sprintf("%s %.2f s", strings.TrimSuffix(strings.TrimPrefix(h.Name, "Python "), " (2009)"), h.Seconds))
+			}
+			body.text(16, body.y, `fill="#555"`, strings.Join(parts, " · "))
 		}
 		if s.id == measure.C10K {
 			body.y += 34
@@ -151,6 +174,55 @@ func legend(s *svg, rs []measure.Result) {
 		s.text(x+17, s.y, "", c.name)
 		x += 17 + 7*len(c.name) + 22
 	}
+}
+
+// wrap breaks t into lines of at most n characters, at spaces.
+func wrap(t string, n int) []string {
+	var lines []string
+	for len(t) > n {
+		i := strings.LastIndex(t[:n], " ")
+		if i <= 0 { // no space: cut the word
+			lines = append(lines, t[:n])
+			t = t[n:]
+			continue
+		}
+		lines = append(lines, t[:i])
+		t = t[i+1:]
+	}
+	return append(lines, t)
+}
+
+// labels are the chart's names for rows whose report name needs the
+// table to decode.
+var labels = map[string]string{
+	"ctx native loop":               "ctx: native ping-pong loop",
+	"ctx native loop, flags differ": "ctx: native loop, MXCSR differs",
+	"boost.context":                 "boost.context: native loop",
+	"boost.context, flags differ":   "boost.context, MXCSR differs",
+	"cgocall":                       "cgocall of libc abs, no switch",
+	"ucontext":                      "glibc swapcontext loop",
+	"ctx go-driven":                 "ctx: Resume from Go (cgocall)",
+	"ctx go-direct":                 "ctx: Resume from Go, direct",
+	"ctx c-resume":                  "ctx: ck_resume from C",
+	"ctx ring":                      "ctx: trap + next of a ring",
+	"C static":                      "C: static-variable generator",
+	"C ccr":                         "C: Tatham's ccr generator",
+	"C pt-switch":                   "C: protothread, switch form",
+	"C pt-goto":                     "C: protothread, goto form",
+	"C ctx-native":                  "C loop resuming a ctx body",
+	"goroutine+channel":             "goroutine + channels",
+	"buses encoding-xml":            "encoding/xml RawToken",
+	"buses expat-push":              "expat → Go callbacks (push)",
+	"buses expat-pull":              "expat on ctx, pulled by a loop",
+	"buses C floor":                 "expat in C only (the floor)",
+}
+
+// label is the name a row has in the chart.
+func label(name string) string {
+	if l, ok := labels[name]; ok {
+		return l
+	}
+	return name
 }
 
 // timeRange returns the decades the time panels span.
@@ -207,15 +279,14 @@ func logPanel(s *svg, rows []measure.Result, lo, hi float64) {
 }
 
 // linearPanel draws throughput rows as bars on a linear scale from 0.
-func linearPanel(s *svg, rows, all []measure.Result, id measure.Section) {
+func linearPanel(s *svg, rows []measure.Result) {
 	top := 0.0
 	for _, r := range rows {
 		top = math.Max(top, r.MBPerS)
 	}
 	x, ticks := linearScale(top)
-	base := baseline(all, id)
 	panel(s, rows, ticks, func(r measure.Result) (float64, string) {
-		return x(r.MBPerS), fmt.Sprintf("%.0f MB/s, %.2f× %s", r.MBPerS, r.Ratio, base)
+		return x(r.MBPerS), fmt.Sprintf("%.0f MB/s, %.2f×", r.MBPerS, r.Ratio)
 	})
 }
 
@@ -306,7 +377,7 @@ func panel(s *svg, rows []measure.Result, ticks []tick, bar func(measure.Result)
 		y := top + i*rowHeight
 		mid := y + rowHeight/2 + 4
 		if r.Ns <= 0 {
-			s.text(labelRight, mid, `text-anchor="end" fill="#888"`, r.Name)
+			s.text(labelRight, mid, `text-anchor="end" fill="#888"`, label(r.Name))
 			why := "unavailable: " + r.Unavailable
 			if r.Err != "" {
 				why = "failed: " + r.Err
@@ -318,12 +389,12 @@ func panel(s *svg, rows []measure.Result, ticks []tick, bar func(measure.Result)
 			s.text(plotLeft+4, mid, `font-style="italic" fill="#888"`, why)
 			continue
 		}
-		s.text(labelRight, mid, `text-anchor="end"`, r.Name)
-		end, label := bar(r)
+		s.text(labelRight, mid, `text-anchor="end"`, label(r.Name))
+		end, value := bar(r)
 		w := math.Max(end-plotLeft, 2)
 		s.printf(`<rect class="bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %s</title></rect>`+"\n",
-			plotLeft, y+(rowHeight-barHeight)/2, w, barHeight, categoryOf(r).colour, esc(r.Name), esc(label))
-		s.text(int(plotLeft+w)+6, mid, `fill="#222"`, label)
+			plotLeft, y+(rowHeight-barHeight)/2, w, barHeight, categoryOf(r).colour, esc(r.Name), esc(value))
+		s.text(int(plotLeft+w)+6, mid, `fill="#222"`, value)
 	}
 	s.y = bottom + 14
 }

@@ -31,6 +31,8 @@
 //	          last (if not NULL) and returns it
 //	void     *ThreadResume(struct { resume; co; out; code } *a)  a pthread start routine:
 //	          a->code = a->resume(a->co, 0, &a->out)
+//	int       ResumeLoop(ck_coroutine *co, uintptr_t n)  co->api->resume(co, 0, NULL) n times from
+//	          native code; returns the last code
 //	uintptr_t FPBody(ck_coroutine *co, uintptr_t ctl)  sets the FP control state to ctl
 //	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR), yields it
 //	          twice as FPControl reads it, and returns it
@@ -53,12 +55,13 @@ func trap1()
 func echo()
 func threadResume()
 func fpBody()
+func resumeLoop()
 
-func addrs(dst *[16]uintptr)
+func addrs(dst *[17]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop uintptr
 )
 
 // FPControl returns this thread's floating-point control state: on amd64
@@ -77,8 +80,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [16]uintptr
+	var a [17]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]
 }

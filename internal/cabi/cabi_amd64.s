@@ -417,6 +417,33 @@ TEXT ·FPControl(SB), NOSPLIT, $8-8
 	MOVQ	AX, ret+0(FP)
 	RET
 
+// resumeLoop: n resumes from native code, the yields of a Count body
+// coming back each time. RBX = co, R12 = n; the third push realigns SP.
+TEXT ·resumeLoop(SB), NOSPLIT|NOFRAME, $0-0
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	DI, BX
+	MOVQ	SI, R12
+	XORL	AX, AX
+rlLoop:
+	TESTQ	R12, R12
+	JZ	rlDone
+	// co->api->resume(co, 0, NULL)
+	MOVQ	BX, DI
+	XORL	SI, SI
+	XORL	DX, DX
+	MOVQ	0(BX), AX
+	MOVQ	16(AX), AX
+	CALL	AX
+	DECQ	R12
+	JMP	rlLoop
+rlDone:
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -451,6 +478,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 112(DI)
 	MOVQ	$·fpBody(SB), AX
 	MOVQ	AX, 120(DI)
+	MOVQ	$·resumeLoop(SB), AX
+	MOVQ	AX, 128(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -362,6 +362,32 @@ TEXT ·FPControl(SB), NOSPLIT, $0-8
 	MOVD	R0, ret+0(FP)
 	RET
 
+// resumeLoop: n resumes from native code (see cabi_amd64.s). X19 = co,
+// X20 = n; the frame keeps them and LR.
+TEXT ·resumeLoop(SB), NOSPLIT|NOFRAME, $0-0
+	SUB	$32, RSP
+	STP	(R19, R20), 0(RSP)
+	MOVD	R30, 16(RSP)
+	MOVD	R0, R19
+	MOVD	R1, R20
+	MOVD	$0, R0
+rlLoop:
+	CBZ	R20, rlDone
+	// co->api->resume(co, 0, NULL)
+	MOVD	R19, R0
+	MOVD	$0, R1
+	MOVD	$0, R2
+	MOVD	0(R19), R9
+	MOVD	16(R9), R9
+	BL	(R9)
+	SUB	$1, R20
+	B	rlLoop
+rlDone:
+	LDP	0(RSP), (R19, R20)
+	MOVD	16(RSP), R30
+	ADD	$32, RSP
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -396,6 +422,8 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 112(R0)
 	MOVD	$·fpBody(SB), R1
 	MOVD	R1, 120(R0)
+	MOVD	$·resumeLoop(SB), R1
+	MOVD	R1, 128(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

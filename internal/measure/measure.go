@@ -23,11 +23,12 @@ const (
 	IOWait     Section = "io"         // nanoseconds per I/O round trip
 	Throughput Section = "throughput" // megabytes per second
 	C10K       Section = "c10k"       // megabytes per second at C10KConns connections; bytes per idle connection
+	Buses      Section = "buses"      // seed 004's Part 3: megabytes per second of the whole pipeline
 )
 
 // PerSecond reports whether a section's rows are throughputs (longer is
 // faster) rather than times.
-func (s Section) PerSecond() bool { return s == Throughput || s == C10K }
+func (s Section) PerSecond() bool { return s == Throughput || s == C10K || s == Buses }
 
 // A Mechanism is one row of the comparison.
 type Mechanism struct {
@@ -36,6 +37,10 @@ type Mechanism struct {
 	Kind    string  // stackful or stackless, native or Go
 	What    string  // what one operation is
 	Bytes   int     // payload bytes per operation, for throughput rows
+
+	// FeedBytes, if not nil, gives Bytes once Avail has run (the size of
+	// a file it makes).
+	FeedBytes func() int
 
 	// Baseline makes this the row its section's ratios are taken
 	// against; without one they are taken against the fastest row.
@@ -108,6 +113,9 @@ func Measure(m Mechanism, o Options) Result {
 		if err := m.Avail(); err != nil {
 			return fail(err)
 		}
+	}
+	if m.FeedBytes != nil {
+		m.Bytes = m.FeedBytes()
 	}
 	target := o.Target
 	if m.Section.PerSecond() {

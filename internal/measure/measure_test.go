@@ -96,6 +96,7 @@ func config() Config {
 			"step":   func() (func(int) kernel.Task, error) { return kernel.StepEchoServer, nil },
 			"native": func() (func(int) kernel.Task, error) { return nil, Unavailable("no C compiler here") },
 		},
+		BusesFeedSize: 300e3,
 	}
 }
 
@@ -110,7 +111,7 @@ func TestMechanisms(t *testing.T) {
 		if m.Kind == "" || m.What == "" || m.Run == nil {
 			t.Errorf("%s: kind %q, what %q, run %v: want all three", m.Name, m.Kind, m.What, m.Run != nil)
 		}
-		if m.Section.PerSecond() != (m.Bytes > 0) {
+		if m.Section.PerSecond() != (m.Bytes > 0 || m.FeedBytes != nil) {
 			t.Errorf("%s: section %s with %d bytes per operation", m.Name, m.Section, m.Bytes)
 		}
 	}
@@ -132,7 +133,7 @@ func TestMechanisms(t *testing.T) {
 			case r.Err != "":
 				t.Fatalf("failed: %s", r.Err)
 			case r.Unavailable != "":
-				if !strings.HasPrefix(m.Name, "C ") && m.Name != "boost.context" && m.Name != "ucontext" && m.Name != "echo native tasks" && m.Name != "c10k native tasks" {
+				if !strings.HasPrefix(m.Name, "C ") && m.Name != "boost.context" && m.Name != "ucontext" && m.Name != "echo native tasks" && m.Name != "c10k native tasks" && m.Name != "buses C floor" {
 					t.Errorf("unavailable: %s", r.Unavailable)
 				}
 				t.Logf("unavailable: %s", r.Unavailable)
@@ -141,7 +142,7 @@ func TestMechanisms(t *testing.T) {
 			if len(r.Runs) != 3 || r.Ops < 1 || r.Ns <= 0 {
 				t.Errorf("%d runs of %d operations, median %v ns", len(r.Runs), r.Ops, r.Ns)
 			}
-			if (m.Bytes > 0) != (r.MBPerS > 0) {
+			if (m.Bytes > 0 || m.FeedBytes != nil) != (r.MBPerS > 0) {
 				t.Errorf("%d bytes per operation, %v MB/s", m.Bytes, r.MBPerS)
 			}
 			if m.Memory != nil && (r.Bytes <= 0 || r.BytesOf != 200) {

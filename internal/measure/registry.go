@@ -21,6 +21,9 @@ type Config struct {
 	// EchoServers are the kernel's echo servers by task kind, as
 	// corokernel's -tasks flag names them.
 	EchoServers map[string]EchoServer
+	// BusesFeedSize is the size of the Part 3 contest's feed (default
+	// BusesFeedSize).
+	BusesFeedSize int64
 }
 
 // An EchoServer returns the constructor of an echo server task on a
@@ -130,6 +133,16 @@ func Mechanisms(c Config) []Mechanism {
 			Memory: func(n int) (float64, error) {
 				return ctxBytes(n, plain(cabi.Count, 0))
 			},
+		},
+		{
+			Name: "ctx go-direct", Kind: stackfulNativeGo,
+			What: "Coroutine.Resume in direct mode (WithDirect: no cgocall), the body yields back",
+			Run:  GoDirect,
+		},
+		{
+			Name: "ctx c-resume", Kind: stackfulNative,
+			What: "ck_resume from native code (a loop in assembly), the body yields back: go-driven without Go",
+			Run:  CResume,
 		},
 		{
 			Name: "ctx ring", Kind: stackfulNative,
@@ -259,5 +272,10 @@ func Mechanisms(c Config) []Mechanism {
 		Run:    func(n int) (time.Duration, error) { return ManyConnsEcho(StartNet, C10KConns, n) },
 		Memory: func(n int) (float64, error) { return IdleConnBytes(StartNet, n) },
 	})
+	size := c.BusesFeedSize
+	if size <= 0 {
+		size = BusesFeedSize
+	}
+	ms = append(ms, busesMechanisms(size, loadC)...)
 	return ms
 }

@@ -261,8 +261,32 @@ func Ucontext(n int) (time.Duration, error) {
 
 // GoDriven makes n round trips into a ctx coroutine from Go: Resume, and
 // the body (cabi.Count) yields back.
-func GoDriven(n int) (time.Duration, error) {
+func GoDriven(n int) (time.Duration, error) { return goDriven(n) }
+
+// GoDirect is GoDriven with the coroutine in direct mode (ctx.WithDirect):
+// no cgocall.
+func GoDirect(n int) (time.Duration, error) { return goDriven(n, ctx.WithDirect()) }
+
+// CResume makes n round trips into a ctx coroutine from native code:
+// cabi.ResumeLoop calls ck_resume n times, the body (cabi.Count) yields
+// back; one cgocall in all. It is go-driven without Go's part: the thread
+// block, the claim and the balanced switch.
+func CResume(n int) (time.Duration, error) {
 	c, err := ctx.New(cabi.Count, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	co := uintptr(c.C())
+	start := time.Now()
+	if r, _, _ := purego.SyscallN(cabi.ResumeLoop, co, uintptr(n)); int32(r) != 0 && n > 0 {
+		return 0, fmt.Errorf("ctx: ck_resume from native code: %d", int32(r))
+	}
+	return time.Since(start), nil
+}
+
+func goDriven(n int, opts ...ctx.Option) (time.Duration, error) {
+	c, err := ctx.New(cabi.Count, 0, opts...)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/corokernel/corokernel/expat"
+)
+
+// TestBuses: -gen writes a feed; every -source prints the same bytes for
+// it, in the slide's format; -route and -direction filter; the default
+// source is expat-pull.
+func TestBuses(t *testing.T) {
+	if err := expat.Available(); err != nil {
+		t.Skip(err)
+	}
+	feed := filepath.Join(t.TempDir(), "allroutes.xml")
+	var out, errs bytes.Buffer
+	if code := run([]string{"buses", "-gen", "2000", feed}, &out, &errs); code != 0 {
+		t.Fatalf("buses -gen: exit %d: %s", code, errs.String())
+	}
+	outputs := map[string]string{}
+	for _, src := range []string{"expat-pull", "expat-push", "encoding-xml", ""} {
+		args := []string{"buses", "-route", "22", "-direction", "North Bound", feed}
+		if src != "" {
+			args = append(args[:1], append([]string{"-source", src}, args[1:]...)...)
+		}
+		out.Reset()
+		errs.Reset()
+		if code := run(args, &out, &errs); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs.String())
+		}
+		outputs[src] = out.String()
+	}
+	line := regexp.MustCompile(`^22,\d+,"North Bound",4[12]\.\d+,-87\.\d+$`)
+	lines := strings.Split(strings.TrimSuffix(outputs["expat-pull"], "\n"), "\n")
+	if len(lines) < 20 {
+		t.Fatalf("%d buses of route 22 going North Bound in 2000, want more", len(lines))
+	}
+	for _, l := range lines {
+		if !line.MatchString(l) {
+			t.Fatalf("line %q is not route,id,\"direction\",latitude,longitude", l)
+		}
+	}
+	for src, o := range outputs {
+		if o != outputs["expat-pull"] {
+			t.Errorf("-source %q prints other bytes than expat-pull", src)
+		}
+	}
+	// Flags after FILE, and no filter: every bus.
+	out.Reset()
+	if code := run([]string{"buses", feed, "-source", "encoding-xml"}, &out, &errs); code != 0 || strings.Count(out.String(), "\n") != 2000 {
+		t.Errorf("buses FILE -source encoding-xml: exit %d, %d lines, want 2000", code, strings.Count(out.String(), "\n"))
+	}
+}
+
+// TestBusesMisuse: usage errors exit 2 with the usage, failures 1 with
+// one line, -h 0.
+func TestBusesMisuse(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.xml")
+	os.WriteFile(bad, []byte("<buses><bus></buses>"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"buses"}, 2, "no FILE"},
+		{[]string{"buses", "a", "b"}, 2, "one FILE"},
+		{[]string{"buses", "-source", "sax", "x"}, 2, "-source"},
+		{[]string{"buses", "-gen", "0", "x"}, 2, "-gen 0"},
+		{[]string{"buses", "-gen", "x", "y"}, 2, "invalid value"},
+		{[]string{"buses", "-gen", "5", "-route", "22", "x"}, 2, "-gen writes a feed"},
+		{[]string{"buses", filepath.Join(dir, "missing.xml")}, 1, "no such file"},
+		{[]string{"buses", "-gen", "3", filepath.Join(dir, "no", "dir.xml")}, 1, "no such file"},
+		{[]string{"buses", "-h"}, 0, "usage: corokernel buses"},
+	} {
+		var out, errs bytes.Buffer
+		code := run(c.args, &out, &errs)
+		if code != c.code || !strings.Contains(errs.String(), c.says) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", c.args, code, errs.String(), c.code, c.says)
+		}
+	}
+	if expat.Available() == nil {
+		var out, errs bytes.Buffer
+		if code := run([]string{"buses", bad}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "bad.xml: expat: line 1") {
+			t.Errorf("a malformed feed: exit %d, %q", code, errs.String())
+		}
+	}
+}
