@@ -14,7 +14,7 @@
 //	ck_transfer ck_jump_context(ck_context to, uintptr_t data);
 //
 // Only native (C-ABI) code may run on a stack reached this way: Go code
-// cannot run on a stack the runtime did not allocate (see the README). Go
+// cannot run on a stack the runtime did not allocate (docs/runtime.md). Go
 // reaches the switch through runtime.cgocall, which moves to the thread's
 // system stack first; package ctx builds safe coroutines on top of it.
 package corokernel
@@ -45,6 +45,10 @@ var (
 	MakeContextFn = entries[eMakeContext]
 	// JumpContextFn is ck_jump_context(to, data).
 	JumpContextFn = entries[eJumpContext]
+	// EchoFn is an entry function for MakeContext, the smallest body:
+	// it answers every jump with a jump back to the context that jumped,
+	// handing back the word it was given (void echo(ck_transfer t)).
+	EchoFn = entries[eEcho]
 )
 
 var (
@@ -64,6 +68,7 @@ func makeContext()
 func jumpContext()
 func goJump()
 func goMake()
+func echoEntry()
 
 // Indices of entries; the assembly reads them from go_asm.h.
 const (
@@ -71,6 +76,7 @@ const (
 	eJumpContext
 	eGoJump
 	eGoMake
+	eEcho
 	nEntries
 )
 

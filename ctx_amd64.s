@@ -126,6 +126,23 @@ TEXT contextFinish<>(SB), NOSPLIT|NOFRAME, $0-0
 #endif
 	INT	$3
 
+// echoEntry is the entry function EchoFn names:
+//
+//	void echo(ck_transfer t);
+//
+// It answers every jump with a jump back to the context that jumped,
+// handing back the word it got: t = ck_jump_context(t.from, t.data), for
+// ever. Entered like a call, with the transfer in RDI:RSI; each jump
+// returns the next one in RAX:RDX.
+TEXT ·echoEntry(SB), NOSPLIT|NOFRAME, $0-0
+	// One slot realigns SP for the calls; nothing is ever returned to.
+	SUBQ	$8, SP
+echoLoop:
+	CALL	·jumpContext(SB)
+	MOVQ	AX, DI
+	MOVQ	DX, SI
+	JMP	echoLoop
+
 // goJump is the cgocall target behind Jump:
 //
 //	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
@@ -169,4 +186,6 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, (const_eGoJump*8)(DI)
 	MOVQ	$·goMake(SB), AX
 	MOVQ	AX, (const_eGoMake*8)(DI)
+	MOVQ	$·echoEntry(SB), AX
+	MOVQ	AX, (const_eEcho*8)(DI)
 	RET

@@ -125,6 +125,15 @@ TEXT contextFinish<>(SB), NOSPLIT|NOFRAME, $0-0
 #endif
 	BRK
 
+// echoEntry is the entry function EchoFn names (see ctx_amd64.s): t =
+// ck_jump_context(t.from, t.data), for ever. The transfer arrives in
+// X0:X1 and each jump returns the next one there; SP stays 16-byte
+// aligned and LR is never needed, since nothing is returned to.
+TEXT ·echoEntry(SB), NOSPLIT|NOFRAME, $0-0
+echoLoop:
+	BL	·jumpContext(SB)
+	B	echoLoop
+
 // goJump is the cgocall target behind Jump:
 //
 //	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
@@ -171,4 +180,6 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, (const_eGoJump*8)(R0)
 	MOVD	$·goMake(SB), R1
 	MOVD	R1, (const_eGoMake*8)(R0)
+	MOVD	$·echoEntry(SB), R1
+	MOVD	R1, (const_eEcho*8)(R0)
 	RET

@@ -1,7 +1,6 @@
 package corokernel_test
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"testing"
@@ -62,27 +61,6 @@ func TestJumpLoop(t *testing.T) {
 	if a.ctx != ctx1 {
 		t.Fatalf("Pong's context moved from %#x to %#x: its frame should be stable", ctx1, a.ctx)
 	}
-}
-
-// ExampleJump runs cabi.Pong, an fcontext entry function that echoes every
-// word back, on a hand-made stack.
-func ExampleJump() {
-	stack, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		panic(err)
-	}
-	defer unix.Munmap(stack)
-	top := uintptr(unsafe.Pointer(&stack[0])) + uintptr(len(stack))
-	c := corokernel.MakeContext(top, uintptr(len(stack)), cabi.Pong)
-	t := corokernel.Jump(c, corokernel.JumpContextFn) // Pong learns the jump function
-	for _, w := range []uintptr{1, 2, 3} {
-		t = corokernel.Jump(t.From, w*10)
-		fmt.Println(t.Data)
-	}
-	// Output:
-	// 10
-	// 20
-	// 30
 }
 
 // TestBTIBody runs a native ping-pong loop built for arm64 branch

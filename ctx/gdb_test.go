@@ -15,7 +15,7 @@ import (
 
 // TestBacktrace runs a body that calls libc getpid under gdb in batch
 // mode, breaks there and checks the backtrace: it runs getpid ← call6 (the
-// body) ← coEntry, the coroutine's first frame, and stops there (README:
+// body) ← coEntry, the coroutine's first frame, and stops there (docs/ctx.md:
 // "Backtraces").
 func TestBacktrace(t *testing.T) {
 	if os.Getenv("CTX_GDB_CHILD") == "1" {

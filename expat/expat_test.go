@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,9 @@ import (
 func need(t testing.TB) {
 	t.Helper()
 	if err := expat.Available(); err != nil {
+		if runtime.GOARCH == "arm64" && os.Getenv("CK_EXEC_WRAPPER") != "" {
+			t.Skipf("%v: under qemu that is libexpat1:arm64 (dpkg --add-architecture arm64; .ci/run tries)", err)
+		}
 		t.Skip(err) // names Debian's libexpat1
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"iter"
 	"net"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -273,31 +272,9 @@ func BenchmarkEcho(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				wg.Go(func() {
-					defer c.Close()
-					buf := make([]byte, echoBufSize)
-					for {
-						n, err := c.Read(buf)
-						if err != nil {
-							return
-						}
-						if _, err := c.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-				})
-			}
-		})
+		stop := echoload.Serve(l, echoBufSize, nil)
 		benchLoad(b, l.Addr().String())
-		l.Close()
-		wg.Wait()
+		stop()
 	})
 }
 

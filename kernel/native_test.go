@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/corokernel/corokernel/cdemo"
-	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/internal/cabi"
 	"golang.org/x/sys/unix"
 )
@@ -26,9 +25,6 @@ var (
 	nativeOnce sync.Once
 	nativeLib  *cdemo.Lib
 	nativeErr  error
-	outMu      sync.Mutex
-	outW       io.Writer // where the C tasks' writes go
-	ckOut      struct{ write uintptr }
 )
 
 // native loads the C library, skipping the test only if there is no C
@@ -37,14 +33,6 @@ func native(t testing.TB) *cdemo.Lib {
 	t.Helper()
 	nativeOnce.Do(func() {
 		nativeLib, nativeErr = cdemo.Load()
-		if nativeErr != nil {
-			return
-		}
-		ckOut.write, nativeErr = ctx.NewCallback(func(p *byte, n uintptr) {
-			outMu.Lock()
-			defer outMu.Unlock()
-			outW.Write(unsafe.Slice(p, n))
-		})
 	})
 	if errors.Is(nativeErr, cdemo.ErrNoCompiler) {
 		t.Skip(nativeErr)
@@ -63,12 +51,25 @@ func sym(t testing.TB, name string) uintptr {
 	return p
 }
 
+// printer serialises Go's writes with the C tasks' (cdemo.PrintTo's lock
+// is theirs; this one is shared by every printer).
+type printer struct{ w io.Writer }
+
+var printMu sync.Mutex
+
+func (p printer) Write(b []byte) (int, error) {
+	printMu.Lock()
+	defer printMu.Unlock()
+	return p.w.Write(b)
+}
+
 // printTo makes the C tasks print to w and returns their struct ck_out.
 func printTo(w io.Writer) uintptr {
-	outMu.Lock()
-	outW = w
-	outMu.Unlock()
-	return uintptr(unsafe.Pointer(&ckOut))
+	arg, err := cdemo.PrintTo(w)
+	if err != nil {
+		panic(err) // native made the callback
+	}
+	return arg
 }
 
 // goldenNative are the slides' programs as native tasks.
@@ -131,8 +132,9 @@ func TestNativeMisuse(t *testing.T) {
 // TestNativeMixed runs step, Go and native tasks together, spawning,
 // waiting on and killing each other across kinds.
 func TestNativeMixed(t *testing.T) {
+	native(t) // skips here, on the test's goroutine, without a compiler
 	var out bytes.Buffer
-	arg := printTo(&out)
+	arg := printTo(printer{&out})
 	wk := &struct {
 		out        uintptr
 		wait, kill int64
@@ -142,7 +144,7 @@ func TestNativeMixed(t *testing.T) {
 	defer pin.Unpin()
 
 	k := New(WithLog(&out))
-	say := func(s string) { outMu.Lock(); fmt.Fprintln(&out, s); outMu.Unlock() }
+	say := func(s string) { fmt.Fprintln(printer{&out}, s) }
 	k.Spawn(Go(func(s *Sys) { // task 1
 		victim := s.NewTask(Go(func(s *Sys) { // task 2: killed by native
 			defer say("go victim unwound")

@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/corokernel/corokernel/internal/echoload"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/corokernel/corokernel/internal/measure"
@@ -61,36 +61,14 @@ func TestLoadBroken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer l.Close()
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				total := 0
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					// Byte 1000 of the stream comes back wrong.
-					if total <= 1000 && 1000 < total+n {
-						buf[1000-total] ^= 0x20
-					}
-					total += n
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			})
+	// Byte 1000 of each stream comes back wrong.
+	defer echoload.Serve(l, 64<<10, func(c net.Conn, b []byte, off int64) error {
+		if off <= 1000 && 1000 < off+int64(len(b)) {
+			b[1000-off] ^= 0x20
 		}
-	})
+		_, err := c.Write(b)
+		return err
+	})()
 
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"load", "-addr", l.Addr().String(), "-conns", "4", "-msgs", "20", "-max", "3000"}, &stdout, &stderr)

@@ -3,10 +3,8 @@ package main
 import (
 	"io"
 	"sync"
-	"unsafe"
 
 	"github.com/corokernel/corokernel/cdemo"
-	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/kernel"
 )
 
@@ -17,9 +15,6 @@ var (
 	nativeOnce sync.Once
 	nativeLib  *cdemo.Lib
 	nativeErr  error
-	nativeMu   sync.Mutex
-	nativeW    io.Writer
-	ckOut      struct{ write uintptr } // struct ck_out, a global so it never moves
 )
 
 // nativeReady builds and loads cdemo's C library and the print callback.
@@ -28,11 +23,7 @@ func nativeReady() error {
 		if nativeLib, nativeErr = cdemo.Load(); nativeErr != nil {
 			return
 		}
-		ckOut.write, nativeErr = ctx.NewCallback(func(p *byte, n uintptr) {
-			nativeMu.Lock()
-			defer nativeMu.Unlock()
-			nativeW.Write(unsafe.Slice(p, n))
-		})
+		_, nativeErr = cdemo.PrintTo(io.Discard)
 	})
 	return nativeErr
 }
@@ -42,15 +33,16 @@ func nativeReady() error {
 // succeeded.
 func nativeDemo(names ...string) func(*kernel.Kernel, io.Writer) {
 	return func(k *kernel.Kernel, out io.Writer) {
-		nativeMu.Lock()
-		nativeW = out
-		nativeMu.Unlock()
+		arg, err := cdemo.PrintTo(out)
+		if err != nil {
+			panic(err) // nativeReady made the callback
+		}
 		for _, n := range names {
 			fn, err := nativeLib.Sym(n)
 			if err != nil {
 				panic(err) // the library is built from this module's sources
 			}
-			k.Spawn(kernel.Native(fn, uintptr(unsafe.Pointer(&ckOut))))
+			k.Spawn(kernel.Native(fn, arg))
 		}
 	}
 }

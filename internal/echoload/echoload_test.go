@@ -10,34 +10,15 @@ import (
 	"time"
 )
 
-// server runs a goroutine-per-connection server on loopback that answers
-// what it reads through reply, and returns its address.
+// server runs Serve on loopback, answering what it reads through reply,
+// and returns its address.
 func server(t *testing.T, reply func(c net.Conn, b []byte) error) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if err != nil || reply(c, buf[:n]) != nil {
-						return
-					}
-				}
-			})
-		}
-	})
+	t.Cleanup(Serve(l, 4096, func(c net.Conn, b []byte, _ int64) error { return reply(c, b) }))
 	return l.Addr().String()
 }
 

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/corokernel/corokernel/internal/echoload"
@@ -91,31 +90,8 @@ func StartNet() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { netEchoConn(c) })
-		}
-	})
-	return &Server{Addr: l.Addr().String(), stop: func() error {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-		return nil
-	}}, nil
+	stop := echoload.Serve(l, netEchoBuf, nil)
+	return &Server{Addr: l.Addr().String(), stop: func() error { stop(); return nil }}, nil
 }
 
 // Clients are n raw, blocking client sockets connected to one server:

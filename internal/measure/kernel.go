@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -186,38 +185,14 @@ func NetEcho(n int) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { netEchoConn(c) })
-		}
-	})
+	stop := echoload.Serve(l, netEchoBuf, nil)
 	d, err := echoLoad(l.Addr().String(), n)
-	l.Close()
-	wg.Wait()
+	stop()
 	return d, err
 }
 
-// netEchoConn echoes what c reads until it fails. (io.Copy would splice
-// between the sockets instead of reading and writing as the kernel's
-// servers do.)
-func netEchoConn(c net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		if _, err := c.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
+// netEchoBuf is the read buffer of each connection of the net server.
+const netEchoBuf = 64 << 10
 
 // echoLoad echoes at least n messages of EchoSize bytes over EchoConns
 // connections to addr (the same number on each) and returns the time n of
