@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/cabi"
 	"github.com/ebitengine/purego"
 )
 
@@ -138,16 +139,67 @@ func TestDirectRefusesCallback(t *testing.T) {
 	}
 }
 
+// TestDirectCallsRefused: DirectCalls over a body that calls Go ends its
+// loop with ErrRefused; racing Resumes of a direct coroutine are refused
+// as ordinary ones are.
+func TestDirectCallsRefused(t *testing.T) {
+	cb, err := ctx.NewCallback(func(a, b *int32) int { return cmp.Compare(*a, *b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	qsort, _ := purego.Dlsym(libc(t), "qsort")
+	xs := []int32{2, 1}
+	var pin runtime.Pinner
+	pin.Pin(&xs[0])
+	defer pin.Unpin()
+	var last error
+	for _, err := range ctx.DirectCalls(qsort, uintptr(unsafe.Pointer(&xs[0])), 2, 4, cb) {
+		last = err
+	}
+	if !errors.Is(last, ctx.ErrRefused) {
+		t.Fatalf("DirectCalls with a Go comparator: %v, want ErrRefused", last)
+	}
+
+	c := mustNew(t, cabi.Echo, 0, ctx.WithDirect())
+	c.Resume(0)
+	var ok, busy, wrong atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 20000 {
+				in := uintptr(g)<<32 | uintptr(i)
+				out, done, err := c.Resume(in)
+				switch {
+				case errors.Is(err, ctx.ErrRunning):
+					busy.Add(1)
+				case err != nil || done || out != in:
+					wrong.Add(1)
+				default:
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if wrong.Load() != 0 || ok.Load() == 0 {
+		t.Fatalf("%d direct resumes got another call's word or failed (%d right, %d refused)", wrong.Load(), ok.Load(), busy.Load())
+	}
+}
+
 // TestDirectUnderSignals: goroutines sort with DirectCalls while the
 // garbage collector runs in a loop, SIGURG (the runtime's preemption
 // signal) arrives every 100 µs and a CPU profile takes SIGPROF samples.
 // Every sort is right, the program lives, and the profile has samples
 // charged to the C code.
 func TestDirectUnderSignals(t *testing.T) {
-	rounds := 2000
+	// At least this many sorts per goroutine and this long, so that the
+	// profile has samples (100 a second per CPU); at most 50 times the
+	// sorts.
+	rounds, least := 2000, time.Second
 	if testing.Short() {
-		rounds = 200
+		rounds, least = 200, 500*time.Millisecond
 	}
+	start := time.Now()
 	var prof bytes.Buffer
 	if err := pprof.StartCPUProfile(&prof); err != nil {
 		t.Skipf("no CPU profile: %v", err)
@@ -186,7 +238,7 @@ func TestDirectUnderSignals(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(g), 1))
-			for range rounds {
+			for r := 0; r < 50*rounds && (r < rounds || time.Since(start) < least); r++ {
 				xs := make([]int32, 300)
 				for i := range xs {
 					xs[i] = rng.Int32()

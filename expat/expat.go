@@ -70,6 +70,9 @@ const ChunkSize = 64 << 10
 // ErrUnavailable means libexpat could not be loaded.
 var ErrUnavailable = errors.New("expat: libexpat.so.1 not found: install Debian's libexpat1")
 
+// errNilReader is the error for a nil io.Reader.
+var errNilReader = errors.New("expat: nil io.Reader")
+
 // Kind is the kind of an Event.
 type Kind uint8
 
@@ -230,6 +233,9 @@ type parser struct {
 }
 
 func newParser(r io.Reader) (*parser, error) {
+	if r == nil {
+		return nil, errNilReader
+	}
 	if err := Available(); err != nil {
 		return nil, err
 	}

@@ -180,6 +180,23 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
+// TestNilArguments: a nil reader or function is an error, not a crash.
+func TestNilArguments(t *testing.T) {
+	var last error
+	for _, err := range expat.Events(nil) {
+		last = err
+	}
+	if last == nil {
+		t.Error("Events(nil): no error")
+	}
+	if err := expat.Walk(nil, func(*expat.Event) error { return nil }); err == nil {
+		t.Error("Walk(nil, fn): no error")
+	}
+	if err := expat.Walk(strings.NewReader("<a/>"), nil); err == nil {
+		t.Error("Walk(r, nil): no error")
+	}
+}
+
 // TestWalkStops: an error from Walk's function stops the parser and is
 // returned; a panic stops it too and comes out of Walk with its value.
 func TestWalkStops(t *testing.T) {

@@ -1,6 +1,7 @@
 package expat
 
 import (
+	"errors"
 	"io"
 	"sync"
 	"unsafe"
@@ -19,6 +20,9 @@ import (
 // Walk returns nil, a *SyntaxError, r's error, or an error wrapping
 // ErrUnavailable.
 func Walk(r io.Reader, fn func(*Event) error) error {
+	if fn == nil {
+		return errors.New("expat: Walk with a nil function")
+	}
 	ps, err := newParser(r)
 	if err != nil {
 		return err
