@@ -331,3 +331,46 @@ func TestBreakFreesParser(t *testing.T) {
 		t.Fatalf("RSS grew by %d KiB over %d broken-off parses", after-before, n)
 	}
 }
+
+// TestConcurrent: pull loops and Walks on many goroutines at once each see
+// their own document's events.
+func TestConcurrent(t *testing.T) {
+	need(t)
+	errs := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			in := fmt.Sprintf("<g%d>%s</g%d>", g, strings.Repeat(fmt.Sprintf("<x>%d</x>", g), 2000), g)
+			want := fmt.Sprint(g)
+			n := 0
+			check := func(ev *expat.Event) error {
+				if ev.Kind == expat.Text && string(ev.Text) != want {
+					return fmt.Errorf("goroutine %d saw text %q", g, ev.Text)
+				}
+				n++
+				return nil
+			}
+			var err error
+			if g%2 == 0 {
+				for ev, e := range expat.Events(strings.NewReader(in)) {
+					if err = e; err == nil {
+						err = check(ev)
+					}
+					if err != nil {
+						break
+					}
+				}
+			} else {
+				err = expat.Walk(strings.NewReader(in), check)
+			}
+			if err == nil && n != 6002 {
+				err = fmt.Errorf("goroutine %d: %d events, want 6002", g, n)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
