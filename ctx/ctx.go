@@ -324,7 +324,7 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 // WithDirect makes Resume enter the coroutine directly from the
 // goroutine's stack, without runtime.cgocall: a round trip costs about
-// half as much (docs/performance.md has the breakdown). It suits bodies
+// 0.6 times as much (docs/performance.md has the breakdown). It suits bodies
 // that only compute, for a short time, between yields. The contract:
 //
 //   - While the body runs, the goroutine is running foreign code, not in a

@@ -125,7 +125,7 @@ func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
 }
 
 // DirectCalls is Calls with the coroutine in direct mode (WithDirect):
-// each iteration costs about half as much, for C code that only computes
+// each iteration costs about 0.6 times as much, for C code that only computes
 // between its callbacks and never calls Go. Read WithDirect's contract
 // before choosing it.
 func DirectCalls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
