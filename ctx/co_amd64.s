@@ -304,6 +304,23 @@ TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	RESTORE_CONTEXT(coro_ctx(DI))
 	RET
 
+// suspend<> is the second half of yield, trap and yieldArgs, reached by
+// a JMP once they have checked that co (DI) runs on this stack, with SP
+// still at their return address: each of them switches itself, one call
+// below the body. It stores the word handed to the resumer (SI), where the
+// next resume's word goes (DX, or 0), and whether that word comes back as
+// the function's result instead of CK_OK (R8: 1 for a trap-style wait),
+// then switches back to co's resumer, telling it co is suspended.
+TEXT suspend<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ	SI, coro_value(DI)
+	MOVQ	DX, coro_inPtr(DI)
+	MOVQ	R8, coro_inTrap(DI)
+	SAVE_CONTEXT
+	MOVQ	SP, coro_ctx(DI)
+	MOVQ	$const_stSuspended, AX
+	RESTORE_CONTEXT(coro_caller(DI))
+	RET
+
 // yield is
 //
 //	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
@@ -333,14 +350,8 @@ TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	// Switch back to the resumer, telling it we are suspended. The resume
 	// that wakes us returns from this function with AX = CK_OK (or
 	// CK_ECANCELED).
-	MOVQ	SI, coro_value(DI)
-	MOVQ	DX, coro_inPtr(DI)
-	MOVQ	$0, coro_inTrap(DI)
-	SAVE_CONTEXT
-	MOVQ	SP, coro_ctx(DI)
-	MOVQ	$const_stSuspended, AX
-	RESTORE_CONTEXT(coro_caller(DI))
-	RET
+	XORL	R8, R8
+	JMP	suspend<>(SB)
 notrunning:
 	MOVQ	$const_ckENotRunning, AX
 	RET
@@ -374,14 +385,10 @@ TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	SI, coro_trapOp(DI)
 	MOVQ	DX, coro_trapA(DI)
 	MOVQ	CX, coro_trapB(DI)
-	MOVQ	$0, coro_value(DI)
-	MOVQ	$0, coro_inPtr(DI)
-	MOVQ	$1, coro_inTrap(DI)
-	SAVE_CONTEXT
-	MOVQ	SP, coro_ctx(DI)
-	MOVQ	$const_stSuspended, AX
-	RESTORE_CONTEXT(coro_caller(DI))
-	RET
+	XORL	SI, SI
+	XORL	DX, DX
+	MOVQ	$1, R8
+	JMP	suspend<>(SB)
 notask:
 	MOVQ	$const_ckENotTask, AX
 	RET
@@ -854,15 +861,10 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	// Switch back to the resumer with &co->args, as yield does; the
 	// resume returns from this function with its word in AX (or
 	// CK_ECANCELED).
-	LEAQ	coro_args(DI), CX
-	MOVQ	CX, coro_value(DI)
-	MOVQ	$0, coro_inPtr(DI)
-	MOVQ	$1, coro_inTrap(DI)
-	SAVE_CONTEXT
-	MOVQ	SP, coro_ctx(DI)
-	MOVQ	$const_stSuspended, AX
-	RESTORE_CONTEXT(coro_caller(DI))
-	RET
+	LEAQ	coro_args(DI), SI
+	XORL	DX, DX
+	MOVQ	$1, R8
+	JMP	suspend<>(SB)
 yaNotRunning:
 	ADDQ	$0x38, SP
 	MOVQ	$const_ckENotRunning, AX

@@ -305,6 +305,22 @@ TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	RESTORE_CONTEXT(R3)
 	RET	R10
 
+// suspend<> is the second half of yield, trap and yieldArgs (see
+// co_amd64.s), reached by a branch with LR still their return address and
+// SP their caller's: it stores X1 in co->value, X2 in co->inPtr and X3 in
+// co->inTrap for co (X0), and switches back to co's resumer.
+TEXT suspend<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	R1, coro_value(R0)
+	MOVD	R2, coro_inPtr(R0)
+	MOVD	R3, coro_inTrap(R0)
+	SAVE_CONTEXT
+	MOVD	RSP, R3
+	MOVD	R3, coro_ctx(R0)
+	MOVD	coro_caller(R0), R3
+	MOVD	$const_stSuspended, R0
+	RESTORE_CONTEXT(R3)
+	RET	R10
+
 // yield is
 //
 //	int ck_yield(ck_coroutine *co, uintptr_t out, uintptr_t *in);
@@ -333,16 +349,8 @@ TEXT ·yield(SB), NOSPLIT|NOFRAME, $0-0
 	BHS	notrunning
 
 	// Switch back to the resumer, telling it we are suspended.
-	MOVD	R1, coro_value(R0)
-	MOVD	R2, coro_inPtr(R0)
-	MOVD	ZR, coro_inTrap(R0)
-	SAVE_CONTEXT
-	MOVD	RSP, R3
-	MOVD	R3, coro_ctx(R0)
-	MOVD	coro_caller(R0), R3
-	MOVD	$const_stSuspended, R0
-	RESTORE_CONTEXT(R3)
-	RET	R10
+	MOVD	ZR, R3
+	B	suspend<>(SB)
 notrunning:
 	MOVD	$const_ckENotRunning, R0
 	RET
@@ -373,17 +381,10 @@ TEXT ·trap(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	R1, coro_trapOp(R0)
 	MOVD	R2, coro_trapA(R0)
 	MOVD	R3, coro_trapB(R0)
-	MOVD	ZR, coro_value(R0)
-	MOVD	ZR, coro_inPtr(R0)
-	MOVD	$1, R4
-	MOVD	R4, coro_inTrap(R0)
-	SAVE_CONTEXT
-	MOVD	RSP, R3
-	MOVD	R3, coro_ctx(R0)
-	MOVD	coro_caller(R0), R3
-	MOVD	$const_stSuspended, R0
-	RESTORE_CONTEXT(R3)
-	RET	R10
+	MOVD	ZR, R1
+	MOVD	ZR, R2
+	MOVD	$1, R3
+	B	suspend<>(SB)
 notask:
 	MOVD	$const_ckENotTask, R0
 	RET
@@ -775,17 +776,9 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 
 	// Switch back to the resumer with &co->args, as yield does.
 	ADD	$coro_args, R0, R1
-	MOVD	R1, coro_value(R0)
-	MOVD	ZR, coro_inPtr(R0)
-	MOVD	$1, R1
-	MOVD	R1, coro_inTrap(R0)
-	SAVE_CONTEXT
-	MOVD	RSP, R3
-	MOVD	R3, coro_ctx(R0)
-	MOVD	coro_caller(R0), R3
-	MOVD	$const_stSuspended, R0
-	RESTORE_CONTEXT(R3)
-	RET	R10
+	MOVD	ZR, R2
+	MOVD	$1, R3
+	B	suspend<>(SB)
 yaNotRunning:
 	MOVD	0x38(RSP), R30
 	ADD	$64, RSP
