@@ -345,12 +345,18 @@ func TestExportedNotCollected(t *testing.T) {
 func TestRacingResume(t *testing.T) {
 	c := mustNew(t, cabi.Echo, 0)
 	c.Resume(0) // started: it now echoes
+	raceResumes(t, c, 8)
+}
+
+// raceResumes resumes c, an Echo body, 20000 times from each of n
+// goroutines at once: every Resume that is not refused with ErrRunning
+// must get its own word back.
+func raceResumes(t *testing.T, c *ctx.Coroutine, n int) {
+	t.Helper()
 	var ok, busy, wrong atomic.Int64
 	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for g := range n {
+		wg.Go(func() {
 			for i := range 20000 {
 				in := uintptr(g)<<32 | uintptr(i)
 				out, done, err := c.Resume(in)
@@ -363,7 +369,7 @@ func TestRacingResume(t *testing.T) {
 					ok.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	t.Logf("%d resumes got their word, %d refused", ok.Load(), busy.Load())

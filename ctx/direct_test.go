@@ -162,28 +162,7 @@ func TestDirectCallsRefused(t *testing.T) {
 
 	c := mustNew(t, cabi.Echo, 0, ctx.WithDirect())
 	c.Resume(0)
-	var ok, busy, wrong atomic.Int64
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 20000 {
-				in := uintptr(g)<<32 | uintptr(i)
-				out, done, err := c.Resume(in)
-				switch {
-				case errors.Is(err, ctx.ErrRunning):
-					busy.Add(1)
-				case err != nil || done || out != in:
-					wrong.Add(1)
-				default:
-					ok.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if wrong.Load() != 0 || ok.Load() == 0 {
-		t.Fatalf("%d direct resumes got another call's word or failed (%d right, %d refused)", wrong.Load(), ok.Load(), busy.Load())
-	}
+	raceResumes(t, c, 4)
 }
 
 // TestDirectUnderSignals: goroutines sort with DirectCalls while the
