@@ -200,9 +200,4 @@ func Run(source Source, r io.Reader, w io.Writer, f Filter) error {
 	return err
 }
 
-// Count is a sink that only counts events, for measuring a source alone.
-func Count(n *int64) Sink {
-	return func(expat.Kind, []byte, []byte) { *n++ }
-}
-
 var errNoBuses = errors.New("buses: -gen needs a count of at least 1")
