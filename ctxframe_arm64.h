@@ -7,6 +7,13 @@
 // leaves SP at it. The resume PC is LR: the return address of the call
 // into the switching function.
 #define SAVE_CONTEXT \
+	MRS	FPCR, R9 \
+	SAVE_CONTEXT_FPCR_R9
+
+// SAVE_CONTEXT_FPCR_R9 is SAVE_CONTEXT with the FPCR to save already in
+// R9: package ctx stores Go's (goFP) for a Go resumer instead of reading
+// the register (ctxframe_amd64.h says why).
+#define SAVE_CONTEXT_FPCR_R9 \
 	SUB	$0xb0, RSP \
 	FSTPD	(F8, F9), 0x00(RSP) \
 	FSTPD	(F10, F11), 0x10(RSP) \
@@ -18,7 +25,6 @@
 	STP	(R25, R26), 0x70(RSP) \
 	STP	(R27, g), 0x80(RSP) \
 	STP	(R29, R30), 0x90(RSP) \
-	MRS	FPCR, R9 \
 	STP	(R30, R9), 0xa0(RSP)
 
 // RESTORE_CONTEXT(to) makes SP the frame at register to, restores the

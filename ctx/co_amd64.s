@@ -224,6 +224,8 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	JZ	2(PC)
 	MOVQ	$const_ckECanceled, DX
 	MOVQ	BX, DI
+	MOVQ	R12, CX
+	ANDQ	$const_resumeFromGo, CX
 	CALL	switchIn<>(SB)
 
 	// Back: AX is the coroutine's next state (suspended after a yield,
@@ -292,16 +294,43 @@ out:
 	RET
 
 // switchIn<> switches from the resumer to the coroutine co (RDI): it saves
-// the resumer's context in co->caller and returns into the coroutine, with
+// the resumer's context in co->caller and jumps into the coroutine, with
 // AX = RDX, the return value of the yield or trap it waits in, and RSI = co
 // for a fresh coroutine's coEntry. It "returns" when the coroutine yields
-// or ends, with the coroutine's next state in AX.
+// or ends, with the coroutine's next state in AX. RCX != 0 says the
+// resumer is Go (resumeFromGo): its floating-point control state is Go's,
+// goFP, and is stored without being read (ctxframe_amd64.h says why).
+//
+// The crossing is a JMP, not a RET, and the resumer's context resumes at
+// switchBack, whose RET returns to our caller. This is for the CPU's stack
+// of predicted return addresses (the RAS). Our CALL pushed our return
+// address on it, and the JMP, predicted by the indirect-branch predictor
+// (a loop resumes the same place each time), leaves it there while the
+// body runs. The body's call of yield pushes one more; yield's RET back
+// here pops that one, mispredicted (the one miss of a round trip), and
+// lands in switchBack, whose RET pops ours, predicted. A RET in both
+// directions would miss twice: each would pop the other stack's address.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
-	SAVE_CONTEXT
+	LEAQ	switchBack<>(SB), R8
+	PUSHQ	R8
+	TESTQ	CX, CX
+	JNZ	fromGo
+	SAVE_FP_CONTROL
+	JMP	save
+fromGo:
+	PUSHQ	·goFP(SB)
+save:
+	SAVE_REGISTERS
 	MOVQ	SP, coro_caller(DI)
 	MOVQ	DI, SI
 	MOVQ	DX, AX
 	RESTORE_CONTEXT(coro_ctx(DI))
+	POPQ	R8
+	JMP	R8
+
+// switchBack<> is where a coroutine's switch back to its resumer lands
+// (see switchIn): one more return, to switchIn's caller.
+TEXT switchBack<>(SB), NOSPLIT|NOFRAME, $0-0
 	RET
 
 // suspend<> is the second half of yield, trap and yieldArgs, reached by
@@ -442,7 +471,7 @@ loop:
 	// Expect the record's own generation, suspended, as C's resume does.
 	MOVQ	coro_status(DI), R8
 	ANDQ	$~const_stMask, R8
-	XORL	R9, R9
+	MOVQ	$const_resumeFromGo, R9
 	CALL	resumeCore<>(SB)
 	INCQ	R15
 	TESTQ	AX, AX
@@ -539,7 +568,7 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	XORL	DX, DX
 	MOVQ	resumeArgs_expect(BX), R8
 	MOVQ	resumeArgs_flags(BX), R9
-	ORQ	$const_resumeGo, R9
+	ORQ	$(const_resumeGo|const_resumeFromGo), R9
 	CALL	resumeCore<>(SB)
 	POPQ	BX
 	RET
@@ -594,6 +623,7 @@ TEXT ·directResume(SB), NOSPLIT, $512-12
 	LEAQ	resumeArgs_out(R12), DX
 	MOVQ	resumeArgs_expect(R12), R8
 	MOVQ	resumeArgs_flags(R12), R9
+	ORQ	$const_resumeFromGo, R9
 	CALL	resumeCore<>(SB)
 	POPQ	CX
 	POPQ	threadBlock_direct(CX)
@@ -603,6 +633,20 @@ TEXT ·directResume(SB), NOSPLIT, $512-12
 noBlock:
 	MOVQ	R13, SP
 	MOVL	$const_ckENoBlock, ret+8(FP)
+	RET
+
+// fpState is func fpState() uint64, in Go's ABI0: this thread's
+// floating-point control state in the context frame's layout, MXCSR
+// without its status flags | x87 control word << 32.
+TEXT ·fpState(SB), NOSPLIT, $8-8
+	STMXCSR	0(SP)
+	FSTCW	4(SP)
+	MOVL	0(SP), AX
+	ANDL	$~0x3f, AX
+	MOVWLZX	4(SP), CX
+	SHLQ	$32, CX
+	ORQ	CX, AX
+	MOVQ	AX, ret+0(FP)
 	RET
 
 // storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
@@ -677,9 +721,17 @@ done:
 //	+0xb8        RBX (callee-saved; holds the caller's SP across the call)
 //	+0xc0        cbRecord {prev, boundary}
 //	+0xd0        the thread block
+//	+0xd8        the caller's FP control state (MXCSR, x87 CW), as saved
+//	+0xe0        Go's, with the caller's status flags, to load
+//
+// Go code runs with Go's floating-point control state (goFP): a body that
+// set another rounding mode or flush-to-zero must not change the Go
+// callback's arithmetic, and gets its own state back when the callback
+// returns. Resumes from Go rely on it too (switchIn stores goFP as a Go
+// resumer's state without reading it).
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	// Entered by a jump from a thunk that C called: 0xd8 bytes realign SP.
-	SUBQ	$0xd8, SP
+	// Entered by a jump from a thunk that C called: 0xe8 bytes realign SP.
+	SUBQ	$0xe8, SP
 	MOVUPS	X0, 0x00(SP)
 	MOVUPS	X1, 0x10(SP)
 	MOVUPS	X2, 0x20(SP)
@@ -739,6 +791,25 @@ record:
 	LEAQ	0xc0(SP), CX
 	MOVQ	CX, threadBlock_cbTop(AX)
 
+	// Go's FP control state for the Go code, if the caller's differs
+	// (R8 and R9 are reloaded below).
+	STMXCSR	0xd8(SP)
+	FSTCW	0xdc(SP)
+	MOVQ	0xd8(SP), R8
+	XORQ	·goFP(SB), R8
+	MOVQ	$const_fpControlMask, R9
+	ANDQ	R9, R8
+	JZ	fpGo
+	MOVL	0xd8(SP), R8
+	ANDL	$0x3f, R8
+	ORL	·goFP(SB), R8
+	MOVL	R8, 0xe0(SP)
+	MOVW	·goFP+4(SB), R8
+	MOVW	R8, 0xe4(SP)
+	LDMXCSR	0xe0(SP)
+	FLDCW	0xe4(SP)
+fpGo:
+
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in RBX.
 	MOVQ	0xb0(SP), AX
@@ -763,12 +834,20 @@ record:
 	CALL	R10
 	MOVQ	BX, SP
 
-	// Pop the record (RAX:RDX and XMM0:XMM1 hold the results).
+	// Pop the record (RAX:RDX and XMM0:XMM1 hold the results), and give
+	// the caller its FP control state back if it was not Go's.
 	MOVQ	0xd0(SP), R8
 	MOVQ	(0xc0+cbRecord_prev)(SP), R9
 	MOVQ	R9, threadBlock_cbTop(R8)
+	MOVQ	0xd8(SP), R8
+	XORQ	·goFP(SB), R8
+	MOVQ	$const_fpControlMask, R9
+	ANDQ	R9, R8
+	JZ	3(PC)
+	LDMXCSR	0xd8(SP)
+	FLDCW	0xdc(SP)
 	MOVQ	0xb8(SP), BX
-	ADDQ	$0xd8, SP
+	ADDQ	$0xe8, SP
 	RET
 
 refuse:

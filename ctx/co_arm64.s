@@ -225,6 +225,7 @@ claim:
 	TBZ	$0, R24, 2(PC) // resumeCancel is bit 0
 	MOVD	$const_ckECanceled, R2
 	MOVD	R19, R0
+	AND	$const_resumeFromGo, R24, R4
 	BL	switchIn<>(SB)
 
 	// Back: X0 is the coroutine's next state (suspended after a yield,
@@ -291,19 +292,39 @@ out:
 	RET
 
 // switchIn<> switches from the resumer to the coroutine co (X0): it saves
-// the resumer's context in co->caller and returns into the coroutine, with
-// X0 = X2, the return value of the yield or trap it waits in, and X1 = co
-// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
-// or ends, with the coroutine's next state in X0.
+// the resumer's context in co->caller and branches into the coroutine,
+// with X0 = X2, the return value of the yield or trap it waits in, and
+// X1 = co for a fresh coroutine's coEntry. It "returns" when the coroutine
+// yields or ends, with the coroutine's next state in X0. X4 != 0 says the
+// resumer is Go (resumeFromGo): its FPCR is goFP, stored without an MRS.
+//
+// As on amd64 (co_amd64.s says why), the crossing is a BR, which the
+// return-address predictor does not see, and the resumer's context
+// resumes at switchBack with LR our own return address, so that of the
+// two returns crossing stacks in a round trip only yield's mispredicts.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
-	SAVE_CONTEXT
+	CBNZ	R4, fromGo
+	MRS	FPCR, R9
+	B	save
+fromGo:
+	MOVD	$·goFP(SB), R9 // address, then load: a load from SB would use R27
+	MOVD	(R9), R9
+save:
+	SAVE_CONTEXT_FPCR_R9
+	MOVD	$switchBack<>(SB), R9
+	MOVD	R9, 0xa0(RSP)
 	MOVD	RSP, R3
 	MOVD	R3, coro_caller(R0)
 	MOVD	R0, R1
 	MOVD	coro_ctx(R0), R3
 	MOVD	R2, R0
 	RESTORE_CONTEXT(R3)
-	RET	R10
+	JMP	(R10)
+
+// switchBack<> is where a coroutine's switch back to its resumer lands
+// (see switchIn): LR is switchIn's return address.
+TEXT switchBack<>(SB), NOSPLIT|NOFRAME, $0-0
+	RET
 
 // suspend<> is the second half of yield, trap and yieldArgs (see
 // co_amd64.s), reached by a branch with LR still their return address and
@@ -424,7 +445,7 @@ loop:
 	// Expect the record's own generation, suspended, as C's resume does.
 	MOVD	coro_status(R0), R4
 	AND	$~const_stMask, R4
-	MOVD	$0, R5
+	MOVD	$const_resumeFromGo, R5
 	BL	resumeCore<>(SB)
 	ADD	$1, R23
 	CBNZ	R0, stop
@@ -509,7 +530,7 @@ TEXT ·goResume(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	$0, R2
 	MOVD	resumeArgs_expect(R19), R4
 	MOVD	resumeArgs_flags(R19), R5
-	ORR	$const_resumeGo, R5
+	ORR	$(const_resumeGo|const_resumeFromGo), R5
 	BL	resumeCore<>(SB)
 	LDP	0(RSP), (R30, R19)
 	ADD	$16, RSP
@@ -551,6 +572,7 @@ TEXT ·directResume(SB), NOSPLIT, $512-12
 	ADD	$resumeArgs_out, R19, R2
 	MOVD	resumeArgs_expect(R19), R4
 	MOVD	resumeArgs_flags(R19), R5
+	ORR	$const_resumeFromGo, R5
 	BL	resumeCore<>(SB)
 	LDP	0(RSP), (R3, R4)
 	MOVD	R4, threadBlock_direct(R3)
@@ -561,6 +583,12 @@ noBlock:
 	MOVD	R20, RSP
 	MOVD	$const_ckENoBlock, R0
 	MOVW	R0, ret+8(FP)
+	RET
+
+// fpState is func fpState() uint64, in Go's ABI0: this thread's FPCR.
+TEXT ·fpState(SB), NOSPLIT, $0-8
+	MRS	FPCR, R0
+	MOVD	R0, ret+0(FP)
 	RET
 
 // storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:
@@ -618,8 +646,12 @@ done:
 //	+0x60..0x9f  D0-D7
 //	+0xa0        FP, the thread block
 //	+0xb0        cbRecord {prev, boundary}
+//	+0xc0        the caller's FPCR, pad
+//
+// The Go code runs with Go's FPCR, goFP, and the caller gets its own back
+// (see co_amd64.s).
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	SUB	$0xc0, RSP
+	SUB	$0xd0, RSP
 	STP	(R30, R19), 0x00(RSP)
 	STP	(R0, R1), 0x10(RSP)
 	STP	(R2, R3), 0x20(RSP)
@@ -676,6 +708,15 @@ record:
 	ADD	$0xb0, RSP, R2
 	MOVD	R2, threadBlock_cbTop(R0)
 
+	// Go's FPCR for the Go code, if the caller's differs.
+	MRS	FPCR, R9
+	MOVD	R9, 0xc0(RSP)
+	MOVD	$·goFP(SB), R10
+	MOVD	(R10), R10
+	CMP	R9, R10
+	BEQ	2(PC)
+	MSR	R10, FPCR
+
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in X19.
 	MOVD	0x58(RSP), R9
@@ -695,13 +736,20 @@ record:
 	BL	(R10)
 	MOVD	R19, RSP
 
-	// Pop the record (X0:X1 and D0:D1 hold the results).
+	// Pop the record (X0:X1 and D0:D1 hold the results), and give the
+	// caller its FPCR back if it was not Go's.
 	MOVD	0xa8(RSP), R9
 	MOVD	(0xb0+cbRecord_prev)(RSP), R10
 	MOVD	R10, threadBlock_cbTop(R9)
+	MOVD	0xc0(RSP), R9
+	MOVD	$·goFP(SB), R10
+	MOVD	(R10), R10
+	CMP	R9, R10
+	BEQ	2(PC)
+	MSR	R9, FPCR
 	LDP	0x00(RSP), (R30, R19)
 	MOVD	0xa0(RSP), R29
-	ADD	$0xc0, RSP
+	ADD	$0xd0, RSP
 	RET
 
 // refuse: a direct resume runs on this thread (see co_amd64.s). Every

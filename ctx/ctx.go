@@ -190,10 +190,26 @@ type resumeArgs struct {
 	out    uintptr // directResume: the word, stored before the status is published
 }
 
+// goFP is the floating-point control state Go code runs with, read when
+// the package initialises, in the context frame's layout: on amd64 MXCSR
+// without its status flags | the x87 control word << 32, on arm64 FPCR.
+// A resume from Go stores it as the resumer's state instead of reading
+// the registers (resumeFromGo), and callbackCommon makes it the state of
+// every Go callback, so that it stays true.
+var goFP = fpState()
+
+// fpControlMask selects the control bits of an amd64 frame's FP word:
+// MXCSR's bits 6-31 (0-5 are status flags) and the x87 control word.
+const fpControlMask = 0xffff_ffff_ffc0
+
+// fpState reads this thread's FP control state (assembly; see goFP).
+func fpState() uint64
+
 // resumeCore's flags.
 const (
 	resumeCancel = 1 // the waiting yield or trap returns CK_ECANCELED; the coroutine stays closed
 	resumeGo     = 2 // the caller publishes the status (Go, after reading co->value)
+	resumeFromGo = 4 // the resumer is Go code (or this package's native code run from Go): its FP control state is goFP, not read
 )
 
 // directResume is the WithDirect resume (assembly): goResume's work from

@@ -33,9 +33,10 @@
 //	          a->code = a->resume(a->co, 0, &a->out)
 //	int       ResumeLoop(ck_coroutine *co, uintptr_t n)  co->api->resume(co, 0, NULL) n times from
 //	          native code; returns the last code
-//	uintptr_t FPBody(ck_coroutine *co, uintptr_t ctl)  sets the FP control state to ctl
-//	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR), yields it
-//	          twice as FPControl reads it, and returns it
+//	uintptr_t FPBody(ck_coroutine *co, uintptr_t a[2])  sets the FP control state to a[0]
+//	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR); then three
+//	          times calls a[1]() unless it is 0, and reads the state as FPControl does:
+//	          yields the first two readings and returns the third
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.

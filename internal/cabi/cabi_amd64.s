@@ -363,24 +363,31 @@ TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
 	POPQ	BX
 	RET
 
-// fpBody(co, ctl): sets MXCSR to ctl's low 32 bits and the x87 control
-// word to bits 32-47, then yields twice and returns its control state
-// (MXCSR without the flags | x87 CW << 32), read afresh each time.
+// fpBody(co, a), a = {ctl, cb}: sets MXCSR to ctl's low 32 bits and the
+// x87 control word to bits 32-47; then three times calls cb() unless it is
+// 0, reads its control state afresh (MXCSR without the flags | x87 CW <<
+// 32) and yields it, the third time returning it instead.
 TEXT ·fpBody(SB), NOSPLIT|NOFRAME, $0-0
-	// RBX = co, R12 = readings left; 0(SP) the scratch slot; two pushes
-	// and the slot realign SP.
+	// RBX = co, R12 = readings left, R13 = a; 0(SP) the scratch slot;
+	// three pushes and 16 bytes realign SP.
 	PUSHQ	BX
 	PUSHQ	R12
-	SUBQ	$8, SP
+	PUSHQ	R13
+	SUBQ	$16, SP
 	MOVQ	DI, BX
+	MOVQ	SI, R13
+	MOVQ	0(R13), SI
 	MOVL	SI, 0(SP)
 	LDMXCSR	0(SP)
-	MOVQ	SI, AX
-	SHRQ	$32, AX
-	MOVW	AX, 4(SP)
+	SHRQ	$32, SI
+	MOVW	SI, 4(SP)
 	FLDCW	4(SP)
 	MOVL	$3, R12
 floop:
+	MOVQ	8(R13), AX
+	TESTQ	AX, AX
+	JZ	2(PC)
+	CALL	AX
 	STMXCSR	0(SP)
 	FSTCW	4(SP)
 	MOVL	0(SP), SI
@@ -399,7 +406,8 @@ floop:
 	JMP	floop
 fdone:
 	MOVQ	SI, AX
-	ADDQ	$8, SP
+	ADDQ	$16, SP
+	POPQ	R13
 	POPQ	R12
 	POPQ	BX
 	RET

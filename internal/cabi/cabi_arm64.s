@@ -328,17 +328,23 @@ TEXT ·threadResume(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
-// fpBody(co, ctl): sets FPCR to ctl, then yields twice and returns FPCR,
-// read afresh each time.
+// fpBody(co, a), a = {ctl, cb}: sets FPCR to ctl, then three times calls
+// cb() unless it is 0, reads FPCR afresh and yields it, the third time
+// returning it instead.
 TEXT ·fpBody(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: LR, X19 = co, X20 = readings left.
+	// Frame: LR, X19 = co, X20 = readings left, X21 = a.
 	SUB	$32, RSP
 	STP	(R30, R19), 0(RSP)
-	MOVD	R20, 16(RSP)
+	STP	(R20, R21), 16(RSP)
 	MOVD	R0, R19
+	MOVD	R1, R21
+	MOVD	0(R21), R1
 	MSR	R1, FPCR
 	MOVD	$3, R20
 floop:
+	MOVD	8(R21), R9
+	CBZ	R9, 2(PC)
+	BL	(R9)
 	MRS	FPCR, R1
 	SUB	$1, R20
 	CBZ	R20, fdone
@@ -352,7 +358,7 @@ floop:
 fdone:
 	MOVD	R1, R0
 	LDP	0(RSP), (R30, R19)
-	MOVD	16(RSP), R20
+	LDP	16(RSP), (R20, R21)
 	ADD	$32, RSP
 	RET
 
