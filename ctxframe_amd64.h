@@ -52,9 +52,19 @@
 // the width it was stored with, so that the loads are forwarded from the
 // stores); only when they differ does it load the saved control bits with
 // the current flags, and the saved control word.
+//
+// On AMD cores the trade is the other way round, and the including
+// package's fpLoadAlways (set from CPUID's vendor) says so: an LDMXCSR
+// that changes MXCSR costs nothing extra there, while loading the value
+// STMXCSR has just stored waits for the store to reach the cache (about
+// 2 ns per switch on Zen 3). There the saved words are loaded
+// unconditionally, flags and all (which the ABI allows), as boost.context
+// does, and nothing is compared.
 #define RESTORE_CONTEXT(to) \
 	MOVQ	SP, R9 \
 	MOVQ	to, SP \
+	CMPB	·fpLoadAlways(SB), $0 \
+	JNE	rcLoadFP \
 	MOVL	0x30(SP), R10 \
 	XORL	0x30(R9), R10 \
 	MOVWLZX	0x34(SP), R11 \
@@ -68,6 +78,7 @@
 	ANDL	$0x3f, R11 \
 	ORL	R11, R10 \
 	MOVL	R10, 0x30(SP) \
+rcLoadFP: \
 	LDMXCSR	0x30(SP) \
 	FLDCW	0x34(SP) \
 rcSameFP: \

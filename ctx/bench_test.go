@@ -30,6 +30,25 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("ucontext", roundTrips(measure.Ucontext))
 }
 
+// BenchmarkRoundTripParts measures the parts a round trip is made of, one
+// at a time, in native loops: the bare switch (registers and SP), the
+// same with every crossing a return (two mispredicted returns more), the
+// claim of a coroutine (a locked compare-and-swap and a releasing store)
+// and the thread-block lookup (pthread_getspecific). With
+// BenchmarkRoundTrip/native (the switch with the FP control state) and
+// BenchmarkCgocall they break each mode of BenchmarkRoundTrip into its
+// parts; run them together:
+//
+//	go test -run '^$' -bench 'RoundTrip|Cgocall' ./ctx
+//
+// docs/performance.md has the table.
+func BenchmarkRoundTripParts(b *testing.B) {
+	b.Run("switch-bare", roundTrips(measure.BareSwitch))
+	b.Run("switch-ret", roundTrips(measure.RetSwitch))
+	b.Run("claim", func(b *testing.B) { run(b, measure.Claim) })
+	b.Run("thread-block", func(b *testing.B) { run(b, measure.ThreadBlock) })
+}
+
 // roundTrips benchmarks a measurement of round trips, reporting ns/switch
 // beside ns/op.
 func roundTrips(f func(n int) (time.Duration, error)) func(*testing.B) {

@@ -7,16 +7,19 @@
 // callback in progress, resumeArgs one Go Resume's argument block); the
 // context frame is ../ctxframe_amd64.h, shared with the machine layer.
 //
-// The switches here are balanced: entered by CALL, left by RET. (The
-// machine layer's jumpContext leaves by JMP, which suits native loops that
-// never return.) A body resumed from Go returns up a chain of frames after
-// every switch, and an unbalanced switch would leave the CPU's stack of
-// predicted return addresses off by one entry per switch, so that nearly
-// every return in the cgocall chain mispredicted. Balanced, only two
-// returns per round trip mispredict, the minimum: the one that crosses
-// stacks in each direction. For the same reason yield switches itself,
-// one call below the body, instead of calling a switch function.
-//
+// The switches here keep the CPU's stack of predicted return addresses
+// (the RAS) in step with the real stacks. A body resumed from Go returns
+// up a chain of frames after every switch (resumeCore, the cgocall
+// chain), and a RAS off by one entry would make nearly every one of those
+// returns mispredict. So the resume crossing is a JMP, which leaves the
+// RAS alone, and the yield crossing a RET, which pops the entry the body's
+// call of yield pushed (switchIn says how the two meet). That RET is the
+// one return per round trip that mispredicts, the minimum for a body that
+// calls yield: a RET in both directions would miss twice. For the same
+// reason yield switches itself, one call below the body, instead of
+// calling a switch function. (The machine layer's jumpContext leaves by
+// JMP in both directions, which suits native loops that never return.)
+
 // Register use: RBX, R12-R15 are callee-saved (System V AMD64 ABI 3.2.1),
 // so they keep the record, the thread block and the out pointer across
 // the switch, during which the other side runs arbitrary C code. Each
@@ -647,6 +650,23 @@ TEXT ·fpState(SB), NOSPLIT, $8-8
 	SHLQ	$32, CX
 	ORQ	CX, AX
 	MOVQ	AX, ret+0(FP)
+	RET
+
+// cpuAMD is func cpuAMD() bool, in Go's ABI0: whether CPUID's vendor
+// string (leaf 0, EBX:EDX:ECX) is AMD's "AuthenticAMD" or Hygon's
+// "HygonGenuine"; EBX, the first four characters, tells them apart.
+TEXT ·cpuAMD(SB), NOSPLIT, $0-1
+	XORL	AX, AX
+	XORL	CX, CX
+	CPUID
+	MOVB	$0, DX
+	CMPL	BX, $0x68747541 // "Auth"
+	JNE	2(PC)
+	MOVB	$1, DX
+	CMPL	BX, $0x6f677948 // "Hygo"
+	JNE	2(PC)
+	MOVB	$1, DX
+	MOVB	DX, ret+0(FP)
 	RET
 
 // storeRelease is func storeRelease(p *uintptr, v uintptr), in Go's ABI0:

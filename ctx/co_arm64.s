@@ -3,10 +3,11 @@
 // runtime.cgocall, and the callback trampoline. All functions here use the
 // AAPCS64 C ABI. Record layouts and constants come from go_asm.h (see
 // co_amd64.s); the context frame is ../ctxframe_arm64.h, shared with the
-// machine layer. As on amd64, the switches are balanced, entered by a
-// call and left by RET, so that the return-address predictor mispredicts
-// only the two returns that cross stacks in a round trip, and a switch
-// into C code built for BTI (-mbranch-protection) needs no landing pad.
+// machine layer. The switches are balanced, entered by a call and left by
+// RET, so that the return-address predictor mispredicts only the two
+// returns that cross stacks in a round trip, and a switch into C code
+// built for BTI (-mbranch-protection) needs no landing pad. (amd64 resumes
+// by JMP and saves one misprediction; see switchIn for why not here.)
 //
 // Register use: X19-X23 are callee-saved (AAPCS64 6.1.1), so they keep the
 // coroutine record, the thread block and the flags across the switch,
@@ -292,16 +293,17 @@ out:
 	RET
 
 // switchIn<> switches from the resumer to the coroutine co (X0): it saves
-// the resumer's context in co->caller and branches into the coroutine,
-// with X0 = X2, the return value of the yield or trap it waits in, and
-// X1 = co for a fresh coroutine's coEntry. It "returns" when the coroutine
-// yields or ends, with the coroutine's next state in X0. X4 != 0 says the
+// the resumer's context in co->caller and returns into the coroutine, with
+// X0 = X2, the return value of the yield or trap it waits in, and X1 = co
+// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
+// or ends, with the coroutine's next state in X0. X4 != 0 says the
 // resumer is Go (resumeFromGo): its FPCR is goFP, stored without an MRS.
 //
-// As on amd64 (co_amd64.s says why), the crossing is a BR, which the
-// return-address predictor does not see, and the resumer's context
-// resumes at switchBack with LR our own return address, so that of the
-// two returns crossing stacks in a round trip only yield's mispredicts.
+// Unlike amd64's, the crossing is a RET, not an indirect branch: the
+// place a coroutine resumes is a return address in C code, which carries
+// no BTI landing pad, and a BR there would fault in code built with
+// -mbranch-protection on a core with BTI. So both returns that cross
+// stacks in a round trip mispredict here.
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 	CBNZ	R4, fromGo
 	MRS	FPCR, R9
@@ -311,20 +313,13 @@ fromGo:
 	MOVD	(R9), R9
 save:
 	SAVE_CONTEXT_FPCR_R9
-	MOVD	$switchBack<>(SB), R9
-	MOVD	R9, 0xa0(RSP)
 	MOVD	RSP, R3
 	MOVD	R3, coro_caller(R0)
 	MOVD	R0, R1
 	MOVD	coro_ctx(R0), R3
 	MOVD	R2, R0
 	RESTORE_CONTEXT(R3)
-	JMP	(R10)
-
-// switchBack<> is where a coroutine's switch back to its resumer lands
-// (see switchIn): LR is switchIn's return address.
-TEXT switchBack<>(SB), NOSPLIT|NOFRAME, $0-0
-	RET
+	RET	R10
 
 // suspend<> is the second half of yield, trap and yieldArgs (see
 // co_amd64.s), reached by a branch with LR still their return address and

@@ -28,10 +28,15 @@ var fpArgs [2]uintptr
 
 // TestFPControlPreserved: a body that changes the floating-point control
 // state keeps it across its yields, and the change never leaks into the
-// resumer, for a resume through cgocall and a direct one. The switch
-// restores control bits only where they differ, and never MXCSR's status
-// flags; a resume from Go does not read Go's state but knows it.
+// resumer, for a resume through cgocall and a direct one, and for both
+// ways amd64 restores the control words (compared first, as on Intel, or
+// loaded always, as on AMD). A resume from Go does not read Go's state
+// but knows it.
 func TestFPControlPreserved(t *testing.T) {
+	ctx.FPRestoreModes(func(restore string) { t.Run(restore, testFPControlPreserved) })
+}
+
+func testFPControlPreserved(t *testing.T) {
 	ctl := fpOther(t)
 	for _, mode := range []struct {
 		name string
@@ -67,6 +72,10 @@ func TestFPControlPreserved(t *testing.T) {
 // arithmetic assumes it), and the body has its own back when the callback
 // returns, even when the callback resumed another coroutine from Go.
 func TestFPControlCallback(t *testing.T) {
+	ctx.FPRestoreModes(func(restore string) { t.Run(restore, testFPControlCallback) })
+}
+
+func testFPControlCallback(t *testing.T) {
 	ctl := fpOther(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

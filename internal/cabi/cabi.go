@@ -33,6 +33,17 @@
 //	          a->code = a->resume(a->co, 0, &a->out)
 //	int       ResumeLoop(ck_coroutine *co, uintptr_t n)  co->api->resume(co, 0, NULL) n times from
 //	          native code; returns the last code
+//
+// The parts of a round trip, one at a time (ctx's BenchmarkRoundTripParts):
+//
+//	ck_transfer BareJump(ck_context to, uintptr_t data) the machine layer's jump without the FP
+//	          control state, leaving by an indirect jump: the switch itself
+//	ck_transfer RetJump(ck_context to, uintptr_t data)  BareJump leaving by a return, which
+//	          mispredicts on the other stack: two mispredicted returns per round trip
+//	void      ClaimLoop(struct { uintptr_t *word; n } *a) n claims (locked compare-and-swap
+//	          0 -> 1) and releasing stores of *word, as a resume claims a coroutine
+//	void      TLSLoop(struct { getspecific; key; n; setspecific } *a) sets key on this thread,
+//	          then n pthread_getspecific(key) calls, as a resume looks up its thread block
 //	uintptr_t FPBody(ck_coroutine *co, uintptr_t a[2])  sets the FP control state to a[0]
 //	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR); then three
 //	          times calls a[1]() unless it is 0, and reads the state as FPControl does:
@@ -57,12 +68,16 @@ func echo()
 func threadResume()
 func fpBody()
 func resumeLoop()
+func bareJump()
+func retJump()
+func claimLoop()
+func tlsLoop()
 
-func addrs(dst *[17]uintptr)
+func addrs(dst *[21]uintptr)
 
 // C function pointers.
 var (
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop uintptr
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop, BareJump, RetJump, ClaimLoop, TLSLoop uintptr
 )
 
 // FPControl returns this thread's floating-point control state: on amd64
@@ -81,8 +96,8 @@ var api uintptr
 func SetAPI(p uintptr) { api = p }
 
 func init() {
-	var a [17]uintptr
+	var a [21]uintptr
 	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]
+	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop, BareJump, RetJump, ClaimLoop, TLSLoop =
+		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]
 }

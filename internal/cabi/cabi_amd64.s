@@ -124,6 +124,9 @@ TEXT ·pong(SB), NOSPLIT|NOFRAME, $0-0
 	SUBQ	$8, SP
 	MOVQ	SI, BX
 	XORL	SI, SI
+	// Aligned loops: the measured switch, not the branch predictor's
+	// handling of two branch-dense lines, sets the time.
+	PCALIGN	$64
 loop:
 	CALL	BX
 	MOVQ	AX, DI
@@ -161,6 +164,7 @@ flags:
 	XORL	$0x20, AX
 	MOVL	AX, 0(SP)
 	LDMXCSR	0(SP)
+	PCALIGN	$64
 loop:
 	TESTQ	R13, R13
 	JZ	done
@@ -452,6 +456,105 @@ rlDone:
 	POPQ	BX
 	RET
 
+// The parts of a round trip, one at a time (ctx's BenchmarkRoundTripParts).
+
+// bareJump is the machine layer's jumpContext without the floating-point
+// control state: the callee-saved registers and SP, in the same frame (the
+// control-word slot skipped), leaving by JMP. The part: the switch itself.
+TEXT ·bareJump(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$8, SP
+	PUSHQ	BP
+	PUSHQ	BX
+	PUSHQ	R15
+	PUSHQ	R14
+	PUSHQ	R13
+	PUSHQ	R12
+	MOVQ	SP, AX
+	MOVQ	DI, SP
+	POPQ	R12
+	POPQ	R13
+	POPQ	R14
+	POPQ	R15
+	POPQ	BX
+	POPQ	BP
+	ADDQ	$8, SP
+	POPQ	R8
+	MOVQ	SI, DX
+	MOVQ	AX, DI
+	JMP	R8
+
+// retJump is bareJump leaving by RET: each crossing returns into the
+// other stack's caller, where the CPU predicted its own, so each one
+// mispredicts. The part: two mispredicted returns per round trip.
+TEXT ·retJump(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$8, SP
+	PUSHQ	BP
+	PUSHQ	BX
+	PUSHQ	R15
+	PUSHQ	R14
+	PUSHQ	R13
+	PUSHQ	R12
+	MOVQ	SP, AX
+	MOVQ	DI, SP
+	POPQ	R12
+	POPQ	R13
+	POPQ	R14
+	POPQ	R15
+	POPQ	BX
+	POPQ	BP
+	ADDQ	$8, SP
+	MOVQ	SI, DX
+	MOVQ	AX, DI
+	RET
+
+// claimLoop(a), a = {word, n}: n times, claims a->word as resumeCore
+// claims a coroutine (LOCK CMPXCHG 0 -> 1) and publishes it back (a plain
+// store). The part: the claim.
+TEXT ·claimLoop(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ	0(DI), DX
+	MOVQ	8(DI), SI
+	TESTQ	SI, SI
+	JZ	cdone
+	MOVL	$1, CX
+cloop:
+	XORL	AX, AX
+	LOCK
+	CMPXCHGQ	CX, 0(DX)
+	MOVQ	$0, 0(DX)
+	DECQ	SI
+	JNZ	cloop
+cdone:
+	RET
+
+// tlsLoop(a), a = {pthread_getspecific, key, n, pthread_setspecific}:
+// sets the key on this thread (to the key's address), then looks it up n
+// times, as every resume looks up its thread block. The part: the thread
+// block.
+TEXT ·tlsLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// RBX = the function, R12 = key, R13 = n; three pushes realign SP.
+	PUSHQ	BX
+	PUSHQ	R12
+	PUSHQ	R13
+	MOVQ	0(DI), BX
+	MOVQ	8(DI), R12
+	MOVQ	16(DI), R13
+	MOVQ	24(DI), AX
+	LEAQ	8(DI), SI
+	MOVQ	R12, DI
+	CALL	AX
+	TESTQ	R13, R13
+	JZ	tdone
+tloop:
+	MOVQ	R12, DI
+	CALL	BX
+	DECQ	R13
+	JNZ	tloop
+tdone:
+	POPQ	R13
+	POPQ	R12
+	POPQ	BX
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	dst+0(FP), DI
 	MOVQ	$·count(SB), AX
@@ -488,6 +591,14 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, 120(DI)
 	MOVQ	$·resumeLoop(SB), AX
 	MOVQ	AX, 128(DI)
+	MOVQ	$·bareJump(SB), AX
+	MOVQ	AX, 136(DI)
+	MOVQ	$·retJump(SB), AX
+	MOVQ	AX, 144(DI)
+	MOVQ	$·claimLoop(SB), AX
+	MOVQ	AX, 152(DI)
+	MOVQ	$·tlsLoop(SB), AX
+	MOVQ	AX, 160(DI)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -3,6 +3,7 @@
 // Globals are addressed with MOVD $sym(SB) so that X27 is never clobbered.
 
 #include "textflag.h"
+#include "../../ctxframe_arm64.h"
 
 TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 = co, X20 = n, X21 = i; frame keeps them and LR.
@@ -394,6 +395,87 @@ rlDone:
 	ADD	$32, RSP
 	RET
 
+// The parts of a round trip, one at a time (see cabi_amd64.s).
+
+// BARE_SWITCH saves nothing more and restores the context at X0 as
+// ctxframe_arm64.h's RESTORE_CONTEXT does, but without FPCR, leaving the
+// resume PC in R10 and the context we came from in X0.
+#define BARE_SWITCH \
+	MOVD	RSP, R12 \
+	MOVD	R0, RSP \
+	FLDPD	0x00(RSP), (F8, F9) \
+	FLDPD	0x10(RSP), (F10, F11) \
+	FLDPD	0x20(RSP), (F12, F13) \
+	FLDPD	0x30(RSP), (F14, F15) \
+	LDP	0x40(RSP), (R19, R20) \
+	LDP	0x50(RSP), (R21, R22) \
+	LDP	0x60(RSP), (R23, R24) \
+	LDP	0x70(RSP), (R25, R26) \
+	LDP	0x80(RSP), (R27, g) \
+	LDP	0x90(RSP), (R29, R30) \
+	LDP	0xa0(RSP), (R10, R11) \
+	ADD	$0xb0, RSP \
+	MOVD	R12, R0
+
+// bareJump is the machine layer's jumpContext without FPCR, leaving by an
+// indirect branch (this file's Pong and JumpLoop need no BTI landing
+// pads). The part: the switch itself.
+TEXT ·bareJump(SB), NOSPLIT|NOFRAME, $0-0
+	SAVE_CONTEXT_FPCR_R9
+	BARE_SWITCH
+	JMP	(R10)
+
+// retJump is bareJump leaving by RET: each crossing mispredicts. The
+// part: two mispredicted returns per round trip.
+TEXT ·retJump(SB), NOSPLIT|NOFRAME, $0-0
+	SAVE_CONTEXT_FPCR_R9
+	BARE_SWITCH
+	RET	R10
+
+// claimLoop(a), a = {word, n}: n claims of a->word as resumeCore claims a
+// coroutine (an exclusive pair, 0 -> 1) and as many publishing stores
+// (STLR). The part: the claim.
+TEXT ·claimLoop(SB), NOSPLIT|NOFRAME, $0-0
+	MOVD	0(R0), R2
+	MOVD	8(R0), R3
+	CBZ	R3, cdone
+	MOVD	$1, R4
+cloop:
+	LDAXR	(R2), R5
+	CBNZ	R5, cloop
+	STLXR	R4, (R2), R6
+	CBNZ	R6, cloop
+	STLR	ZR, (R2)
+	SUB	$1, R3
+	CBNZ	R3, cloop
+cdone:
+	RET
+
+// tlsLoop(a), a = {pthread_getspecific, key, n, pthread_setspecific}:
+// sets the key on this thread, then n lookups (see cabi_amd64.s). The
+// part: the thread block.
+TEXT ·tlsLoop(SB), NOSPLIT|NOFRAME, $0-0
+	// Frame: LR, X19 = the function, X20 = key, X21 = n.
+	SUB	$32, RSP
+	STP	(R30, R19), 0(RSP)
+	STP	(R20, R21), 16(RSP)
+	LDP	0(R0), (R19, R20)
+	LDP	16(R0), (R21, R9)
+	ADD	$8, R0, R1
+	MOVD	R20, R0
+	BL	(R9)
+	CBZ	R21, tdone
+tloop:
+	MOVD	R20, R0
+	BL	(R19)
+	SUB	$1, R21
+	CBNZ	R21, tloop
+tdone:
+	LDP	0(RSP), (R30, R19)
+	LDP	16(RSP), (R20, R21)
+	ADD	$32, RSP
+	RET
+
 TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	dst+0(FP), R0
 	MOVD	$·count(SB), R1
@@ -430,6 +512,14 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, 120(R0)
 	MOVD	$·resumeLoop(SB), R1
 	MOVD	R1, 128(R0)
+	MOVD	$·bareJump(SB), R1
+	MOVD	R1, 136(R0)
+	MOVD	$·retJump(SB), R1
+	MOVD	R1, 144(R0)
+	MOVD	$·claimLoop(SB), R1
+	MOVD	R1, 152(R0)
+	MOVD	$·tlsLoop(SB), R1
+	MOVD	R1, 160(R0)
 	RET
 
 TEXT ·Word(SB), NOSPLIT, $0-16

@@ -142,6 +142,71 @@ func BoostFlagsDiffer(n int) (time.Duration, error) {
 	return jumpLoopFlags(b.make, b.jump, n, 1)
 }
 
+// The parts of a round trip, each measured alone in a native loop (one
+// cgocall), so that a mode's time can be broken into them: ctx's
+// BenchmarkRoundTripParts runs these beside BenchmarkRoundTrip's modes.
+
+// BareSwitch makes n round trips with the machine layer's switch minus
+// the FP control state: NativeLoop - BareSwitch is the FP control state,
+// and BareSwitch the switch itself.
+func BareSwitch(n int) (time.Duration, error) {
+	return jumpLoop(corokernel.MakeContextFn, cabi.BareJump, n)
+}
+
+// RetSwitch is BareSwitch with every crossing a return on the other
+// stack, which the CPU mispredicts: (RetSwitch - BareSwitch)/2 is one
+// mispredicted return.
+func RetSwitch(n int) (time.Duration, error) {
+	return jumpLoop(corokernel.MakeContextFn, cabi.RetJump, n)
+}
+
+// Claim makes n claims of a word with a locked compare-and-swap, each
+// released by a plain store, as every resume claims its coroutine and
+// publishes its status.
+func Claim(n int) (time.Duration, error) {
+	a := &struct {
+		word *uintptr
+		n    uintptr
+	}{new(uintptr), uintptr(n)}
+	start := time.Now()
+	corokernel.Call(cabi.ClaimLoop, unsafe.Pointer(a))
+	return time.Since(start), nil
+}
+
+// ThreadBlock makes n pthread_getspecific lookups of a key set on the
+// thread, as every resume from Go looks up its thread block.
+func ThreadBlock(n int) (time.Duration, error) {
+	get, err := libcSym("pthread_getspecific")
+	if err != nil {
+		return 0, err
+	}
+	set, err := libcSym("pthread_setspecific")
+	if err != nil {
+		return 0, err
+	}
+	key, err := partsKey()
+	if err != nil {
+		return 0, err
+	}
+	a := &struct{ get, key, n, set uintptr }{get, key, uintptr(n), set}
+	start := time.Now()
+	corokernel.Call(cabi.TLSLoop, unsafe.Pointer(a))
+	return time.Since(start), nil
+}
+
+// partsKey is ThreadBlock's pthread key, made once.
+var partsKey = sync.OnceValues(func() (uintptr, error) {
+	create, err := libcSym("pthread_key_create")
+	if err != nil {
+		return 0, err
+	}
+	var key uint64
+	if r, _, _ := purego.SyscallN(create, uintptr(unsafe.Pointer(&key)), 0); r != 0 {
+		return 0, fmt.Errorf("pthread_key_create: errno %d", r)
+	}
+	return uintptr(key), nil
+})
+
 // jumpLoop runs cabi.JumpLoop against cabi.Pong with the given
 // fcontext-compatible make and jump functions: n round trips in native
 // code, in one cgocall.

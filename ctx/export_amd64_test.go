@@ -1,0 +1,17 @@
+package ctx
+
+// FPRestoreModes runs f once with each way RESTORE_CONTEXT restores the
+// floating-point control words (compared first, or loaded always), so
+// that a test covers both whatever this CPU's vendor.
+func FPRestoreModes(f func(name string)) {
+	old := fpLoadAlways
+	defer func() { fpLoadAlways = old }()
+	for _, always := range []bool{false, true} {
+		fpLoadAlways = always
+		if always {
+			f("load-always")
+		} else {
+			f("compare")
+		}
+	}
+}
