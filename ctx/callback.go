@@ -36,7 +36,9 @@ func thunkAddr(i int) uintptr { return entries[eThunkTable] + uintptr(i)*thunkSi
 // floating-point arguments, at most six integer and eight floating-point
 // ones, and at most one integer or pointer result. Called on a coroutine
 // stack, it first switches to the stack the coroutine was resumed from,
-// which the Go runtime requires.
+// which the Go runtime requires. fn runs with Go's floating-point control
+// state (round to nearest, no flush-to-zero) even when the C code that
+// calls it set another, and that code has its own back when fn returns.
 //
 // A panic or runtime.Goexit that leaves fn abandons the C frames between
 // fn and the Go code that entered native code: the coroutines they belong

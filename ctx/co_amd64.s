@@ -313,9 +313,21 @@ out:
 // here pops that one, mispredicted (the one miss of a round trip), and
 // lands in switchBack, whose RET pops ours, predicted. A RET in both
 // directions would miss twice: each would pop the other stack's address.
+// (A JMP into C is safe on x86: CET's indirect-branch tracking, which would
+// want an ENDBR64 there, is not enabled for user processes by Linux, and a
+// Go binary is not marked for it.)
+//
+// The resumer's stack while the coroutine runs:
+//
+//	+0x40  our return address, in resumeCore
+//	+0x38  switchBack: the RIP the coroutine's switch back returns to
+//	+0x30  the FP control words (MXCSR, x87 CW): read, or Go's
+//	+0x00  R12 R13 R14 R15 RBX RBP    <- co->caller
 TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
+	// The resumer's context resumes at switchBack.
 	LEAQ	switchBack<>(SB), R8
 	PUSHQ	R8
+	// Its FP control state: read, or for a Go resumer known.
 	TESTQ	CX, CX
 	JNZ	fromGo
 	SAVE_FP_CONTROL
@@ -323,8 +335,12 @@ TEXT switchIn<>(SB), NOSPLIT|NOFRAME, $0-0
 fromGo:
 	PUSHQ	·goFP(SB)
 save:
+	// The callee-saved registers; SP is then the resumer's context.
 	SAVE_REGISTERS
 	MOVQ	SP, coro_caller(DI)
+	// Into the coroutine: SI = co for a fresh one's coEntry, AX the
+	// result of the yield or trap it waits in; RESTORE_CONTEXT leaves SP
+	// at its saved RIP, which the JMP resumes, popped.
 	MOVQ	DI, SI
 	MOVQ	DX, AX
 	RESTORE_CONTEXT(coro_ctx(DI))

@@ -18,6 +18,17 @@
 // callbacks made with NewCallback are switched back to the stack the
 // coroutine was resumed from before they enter Go.
 //
+// # Floating-point control state
+//
+// The ABI makes the floating-point control bits callee-saved (rounding,
+// flush-to-zero, exception masks: MXCSR's control bits and the x87
+// control word on amd64, FPCR on arm64), so every switch keeps each
+// side's own: a body's fesetround survives its yields and never reaches
+// the resumer. MXCSR's status flags are not part of it (the ABI does not
+// keep them either). Go code always runs with the state the process
+// started with, which a resume from Go relies on instead of reading it,
+// and which a Go callback gets whatever its caller set.
+//
 // # Results and cancellation
 //
 // Resume reports whether the body yielded (done false) or returned (done
