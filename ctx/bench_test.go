@@ -88,3 +88,25 @@ func BenchmarkCycle(b *testing.B) {
 		})
 	}
 }
+
+// TestRoundTripParts runs each part's native loop briefly, so that the
+// parts are checked on every architecture the tests run on, not only
+// where someone benchmarks: the loops keep their counters in callee-saved
+// registers across the switches, so a part that lost a register or the
+// stack's alignment would hang or crash here.
+func TestRoundTripParts(t *testing.T) {
+	for _, p := range []struct {
+		name string
+		f    func(int) (time.Duration, error)
+	}{
+		{"switch-bare", measure.BareSwitch},
+		{"switch-ret", measure.RetSwitch},
+		{"claim", measure.Claim},
+		{"thread-block", measure.ThreadBlock},
+	} {
+		d, err := p.f(10_000)
+		if err != nil || d <= 0 {
+			t.Errorf("%s: %v, %v", p.name, d, err)
+		}
+	}
+}
