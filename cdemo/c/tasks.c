@@ -225,11 +225,17 @@ uintptr_t ck_echo_server(ck_coroutine *co, uintptr_t fd)
 			return 0;
 		if (c < 0)
 			break;
-		if (trap(co, CK_TRAP_NEWTASK, (uintptr_t)echo_client, (uintptr_t)c) < 0) {
-			close((int)c);
-			break;
+		/* Take what the queue holds before waiting again, as
+		 * kernel.GoEchoServer does (it says why). */
+		while (c >= 0) {
+			if (trap(co, CK_TRAP_NEWTASK, (uintptr_t)echo_client, (uintptr_t)c) < 0) {
+				close((int)c);
+				goto out;
+			}
+			c = accept4((int)fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		}
 	}
+out:
 	close((int)fd);
 	return 0;
 }
