@@ -1,16 +1,20 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/corokernel/corokernel/cdemo"
 	"github.com/corokernel/corokernel/internal/echoload"
+	"github.com/corokernel/corokernel/internal/measure"
 	"github.com/corokernel/corokernel/kernel"
 )
 
@@ -127,4 +131,44 @@ func warmNet(t *testing.T) {
 	}
 	c.Close()
 	l.Close()
+}
+
+// TestEchoServerDrainsQueue: connections already waiting in the listening
+// socket's queue are all accepted before the server waits on it again, for
+// every task kind (kernel/echo.go says why: with a wait per accept,
+// TestC10K's handshakes overflowed the queue under poll and were reset).
+// The trap trace counts the server's waits on the listening fd.
+func TestEchoServerDrainsQueue(t *testing.T) {
+	const conns = 32
+	for _, kind := range []string{"go", "step", "native"} {
+		t.Run(kind, func(t *testing.T) {
+			server := echoServer(t, kind)
+			lfd, addr, err := kernel.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients, err := measure.Dial(addr, conns) // queued before the kernel runs
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer clients.Close()
+			var trace bytes.Buffer
+			k := kernel.New(kernel.WithTrace(&trace))
+			k.Spawn(server(lfd))
+			done := make(chan error, 1)
+			go func() { done <- k.Run() }()
+			err = clients.Echo([]byte("x"))
+			k.Stop()
+			if rerr := <-done; rerr != nil {
+				t.Errorf("Run: %v", rerr)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits := strings.Count(trace.String(), fmt.Sprintf(" ReadWait(%d) =", lfd))
+			if waits < 1 || waits > 3 {
+				t.Errorf("%d waits on the listening fd for %d queued connections, want 1 to 3:\n%s", waits, conns, trace.String())
+			}
+		})
+	}
 }
