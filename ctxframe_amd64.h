@@ -82,6 +82,12 @@ rcLoadFP: \
 	LDMXCSR	0x30(SP) \
 	FLDCW	0x34(SP) \
 rcSameFP: \
+	RESTORE_REGISTERS
+
+// RESTORE_REGISTERS is RESTORE_CONTEXT's last part: it pops the registers
+// SAVE_REGISTERS pushed and skips the control-word slot, leaving SP at the
+// saved RIP.
+#define RESTORE_REGISTERS \
 	POPQ	R12 \
 	POPQ	R13 \
 	POPQ	R14 \
@@ -89,3 +95,20 @@ rcSameFP: \
 	POPQ	BX \
 	POPQ	BP \
 	ADDQ	$8, SP
+
+// CPU_VENDOR_AMD sets DX to 1 when CPUID's vendor string (leaf 0,
+// EBX:EDX:ECX) is AMD's "AuthenticAMD" or Hygon's "HygonGenuine", else to
+// 0; EBX, the first four characters, tells them apart. It clobbers AX, BX,
+// CX and DX. Each package that includes this file sets its fpLoadAlways
+// from it (RESTORE_CONTEXT).
+#define CPU_VENDOR_AMD \
+	XORL	AX, AX \
+	XORL	CX, CX \
+	CPUID \
+	MOVB	$0, DX \
+	CMPL	BX, $0x68747541 \
+	JNE	2(PC) \
+	MOVB	$1, DX \
+	CMPL	BX, $0x6f677948 \
+	JNE	2(PC) \
+	MOVB	$1, DX

@@ -37,6 +37,18 @@
 // (The flags live in FPSR, which no context saves: the ABI does not
 // preserve them.)
 #define RESTORE_CONTEXT(to) \
+	RESTORE_REGISTERS(to) \
+	MOVD	0xa8(R13), R13 \
+	CMP	R11, R13 \
+	BEQ	rcSameFP \
+	MSR	R11, FPCR \
+rcSameFP: \
+	ADD	$0xb0, RSP
+
+// RESTORE_REGISTERS(to) is RESTORE_CONTEXT's first half: SP becomes the
+// frame at to (the old SP is left in R13), the registers are loaded, and
+// R10:R11 hold the resume PC and the saved FPCR; the frame is not popped.
+#define RESTORE_REGISTERS(to) \
 	MOVD	RSP, R13 \
 	MOVD	to, RSP \
 	FLDPD	0x00(RSP), (F8, F9) \
@@ -49,10 +61,4 @@
 	LDP	0x70(RSP), (R25, R26) \
 	LDP	0x80(RSP), (R27, g) \
 	LDP	0x90(RSP), (R29, R30) \
-	LDP	0xa0(RSP), (R10, R11) \
-	MOVD	0xa8(R13), R13 \
-	CMP	R11, R13 \
-	BEQ	rcSameFP \
-	MSR	R11, FPCR \
-rcSameFP: \
-	ADD	$0xb0, RSP
+	LDP	0xa0(RSP), (R10, R11)

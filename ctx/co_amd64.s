@@ -668,20 +668,9 @@ TEXT ·fpState(SB), NOSPLIT, $8-8
 	MOVQ	AX, ret+0(FP)
 	RET
 
-// cpuAMD is func cpuAMD() bool, in Go's ABI0: whether CPUID's vendor
-// string (leaf 0, EBX:EDX:ECX) is AMD's "AuthenticAMD" or Hygon's
-// "HygonGenuine"; EBX, the first four characters, tells them apart.
+// cpuAMD is func cpuAMD() bool, in Go's ABI0 (see CPU_VENDOR_AMD).
 TEXT ·cpuAMD(SB), NOSPLIT, $0-1
-	XORL	AX, AX
-	XORL	CX, CX
-	CPUID
-	MOVB	$0, DX
-	CMPL	BX, $0x68747541 // "Auth"
-	JNE	2(PC)
-	MOVB	$1, DX
-	CMPL	BX, $0x6f677948 // "Hygo"
-	JNE	2(PC)
-	MOVB	$1, DX
+	CPU_VENDOR_AMD
 	MOVB	DX, ret+0(FP)
 	RET
 

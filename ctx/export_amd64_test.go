@@ -15,3 +15,6 @@ func FPRestoreModes(f func(name string)) {
 		}
 	}
 }
+
+// FPLoadAlways reports how this CPU restores the control words.
+func FPLoadAlways() bool { return fpLoadAlways }

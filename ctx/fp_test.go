@@ -43,9 +43,9 @@ func testFPControlPreserved(t *testing.T) {
 		opts []ctx.Option
 	}{{"go-driven", nil}, {"direct", []ctx.Option{ctx.WithDirect()}}} {
 		t.Run(mode.name, func(t *testing.T) {
-			runtime.LockOSThread() // FPControl must read the thread that resumed
+			runtime.LockOSThread() // FPState must read the thread that resumed
 			defer runtime.UnlockOSThread()
-			before := cabi.FPControl()
+			before := ctx.FPState()
 			if before == ctl {
 				t.Fatalf("the thread's FP control is already %#x", ctl)
 			}
@@ -59,7 +59,7 @@ func testFPControlPreserved(t *testing.T) {
 				if v != ctl {
 					t.Fatalf("resume %d: the body's FP control is %#x, want its own %#x", i, v, ctl)
 				}
-				if now := cabi.FPControl(); now != before {
+				if now := ctx.FPState(); now != before {
 					t.Fatalf("resume %d: the resumer's FP control is %#x, want %#x: the body's leaked", i, now, before)
 				}
 			}
@@ -79,11 +79,11 @@ func testFPControlCallback(t *testing.T) {
 	ctl := fpOther(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	before := cabi.FPControl()
+	before := ctx.FPState()
 	var seen []uintptr
 	inner := mustNew(t, cabi.Count, 0)
 	cb, err := ctx.NewCallback(func() uintptr {
-		seen = append(seen, cabi.FPControl())
+		seen = append(seen, ctx.FPState())
 		if _, _, err := inner.Resume(0); err != nil {
 			t.Errorf("inner resume: %v", err)
 		}
@@ -102,7 +102,7 @@ func testFPControlCallback(t *testing.T) {
 		if v != ctl {
 			t.Fatalf("resume %d: after the callback the body's FP control is %#x, want its own %#x", i, v, ctl)
 		}
-		if now := cabi.FPControl(); now != before {
+		if now := ctx.FPState(); now != before {
 			t.Fatalf("resume %d: the resumer's FP control is %#x, want %#x", i, now, before)
 		}
 	}

@@ -46,7 +46,8 @@
 //	          then n pthread_getspecific(key) calls, as a resume looks up its thread block
 //	uintptr_t FPBody(ck_coroutine *co, uintptr_t a[2])  sets the FP control state to a[0]
 //	          (amd64: MXCSR = low 32 bits, x87 CW = bits 32-47; arm64: FPCR); then three
-//	          times calls a[1]() unless it is 0, and reads the state as FPControl does:
+//	          times calls a[1]() unless it is 0, and reads the state (amd64: MXCSR without the
+//	          flags | x87 CW << 32; arm64: FPCR);
 //	          yields the first two readings and returns the third
 package cabi
 
@@ -79,11 +80,6 @@ func addrs(dst *[21]uintptr)
 var (
 	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop, BareJump, RetJump, ClaimLoop, TLSLoop uintptr
 )
-
-// FPControl returns this thread's floating-point control state: on amd64
-// MXCSR without its status flags | the x87 control word << 32, on arm64
-// FPCR.
-func FPControl() uintptr
 
 // Word returns the machine word at addr, for reading what native code
 // handed over by address (vet rightly flags unsafe.Pointer(uintptr)).

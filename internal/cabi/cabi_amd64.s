@@ -2,6 +2,7 @@
 // ck_api offsets: yield +8, current +24. ck_coroutine: api +0, stack low +64.
 
 #include "textflag.h"
+#include "../../ctxframe_amd64.h"
 
 TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
 	// RBX = co, R12 = n, R13 = i; three pushes realign SP.
@@ -416,19 +417,6 @@ fdone:
 	POPQ	BX
 	RET
 
-// FPControl is func FPControl() uintptr, in Go's ABI0: this thread's
-// MXCSR without the flags | x87 control word << 32.
-TEXT ·FPControl(SB), NOSPLIT, $8-8
-	STMXCSR	0(SP)
-	FSTCW	4(SP)
-	MOVL	0(SP), AX
-	ANDL	$~0x3f, AX
-	MOVWLZX	4(SP), CX
-	SHLQ	$32, CX
-	ORQ	CX, AX
-	MOVQ	AX, ret+0(FP)
-	RET
-
 // resumeLoop: n resumes from native code, the yields of a Count body
 // coming back each time. RBX = co, R12 = n; the third push realigns SP.
 TEXT ·resumeLoop(SB), NOSPLIT|NOFRAME, $0-0
@@ -458,26 +446,22 @@ rlDone:
 
 // The parts of a round trip, one at a time (ctx's BenchmarkRoundTripParts).
 
+// BARE_SWITCH saves the callee-saved registers in a machine-layer frame
+// (the control-word slot skipped: nothing is read or written there), makes
+// SP the frame at DI, restores its registers and leaves SP at its saved
+// RIP, with the frame we came from in AX.
+#define BARE_SWITCH \
+	SUBQ	$8, SP \
+	SAVE_REGISTERS \
+	MOVQ	SP, AX \
+	MOVQ	DI, SP \
+	RESTORE_REGISTERS
+
 // bareJump is the machine layer's jumpContext without the floating-point
 // control state: the callee-saved registers and SP, in the same frame (the
 // control-word slot skipped), leaving by JMP. The part: the switch itself.
 TEXT ·bareJump(SB), NOSPLIT|NOFRAME, $0-0
-	SUBQ	$8, SP
-	PUSHQ	BP
-	PUSHQ	BX
-	PUSHQ	R15
-	PUSHQ	R14
-	PUSHQ	R13
-	PUSHQ	R12
-	MOVQ	SP, AX
-	MOVQ	DI, SP
-	POPQ	R12
-	POPQ	R13
-	POPQ	R14
-	POPQ	R15
-	POPQ	BX
-	POPQ	BP
-	ADDQ	$8, SP
+	BARE_SWITCH
 	POPQ	R8
 	MOVQ	SI, DX
 	MOVQ	AX, DI
@@ -487,22 +471,7 @@ TEXT ·bareJump(SB), NOSPLIT|NOFRAME, $0-0
 // other stack's caller, where the CPU predicted its own, so each one
 // mispredicts. The part: two mispredicted returns per round trip.
 TEXT ·retJump(SB), NOSPLIT|NOFRAME, $0-0
-	SUBQ	$8, SP
-	PUSHQ	BP
-	PUSHQ	BX
-	PUSHQ	R15
-	PUSHQ	R14
-	PUSHQ	R13
-	PUSHQ	R12
-	MOVQ	SP, AX
-	MOVQ	DI, SP
-	POPQ	R12
-	POPQ	R13
-	POPQ	R14
-	POPQ	R15
-	POPQ	BX
-	POPQ	BP
-	ADDQ	$8, SP
+	BARE_SWITCH
 	MOVQ	SI, DX
 	MOVQ	AX, DI
 	RET

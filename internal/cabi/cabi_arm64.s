@@ -363,12 +363,6 @@ fdone:
 	ADD	$32, RSP
 	RET
 
-// FPControl is func FPControl() uintptr, in Go's ABI0: this thread's FPCR.
-TEXT ·FPControl(SB), NOSPLIT, $0-8
-	MRS	FPCR, R0
-	MOVD	R0, ret+0(FP)
-	RET
-
 // resumeLoop: n resumes from native code (see cabi_amd64.s). X19 = co,
 // X20 = n; the frame keeps them and LR.
 TEXT ·resumeLoop(SB), NOSPLIT|NOFRAME, $0-0
@@ -397,25 +391,13 @@ rlDone:
 
 // The parts of a round trip, one at a time (see cabi_amd64.s).
 
-// BARE_SWITCH saves nothing more and restores the context at X0 as
-// ctxframe_arm64.h's RESTORE_CONTEXT does, but without FPCR, leaving the
-// resume PC in R10 and the context we came from in X0.
+// BARE_SWITCH restores the context at X0 as ctxframe_arm64.h's
+// RESTORE_CONTEXT does, but without FPCR, leaving the resume PC in R10 and
+// the context we came from in X0.
 #define BARE_SWITCH \
-	MOVD	RSP, R12 \
-	MOVD	R0, RSP \
-	FLDPD	0x00(RSP), (F8, F9) \
-	FLDPD	0x10(RSP), (F10, F11) \
-	FLDPD	0x20(RSP), (F12, F13) \
-	FLDPD	0x30(RSP), (F14, F15) \
-	LDP	0x40(RSP), (R19, R20) \
-	LDP	0x50(RSP), (R21, R22) \
-	LDP	0x60(RSP), (R23, R24) \
-	LDP	0x70(RSP), (R25, R26) \
-	LDP	0x80(RSP), (R27, g) \
-	LDP	0x90(RSP), (R29, R30) \
-	LDP	0xa0(RSP), (R10, R11) \
+	RESTORE_REGISTERS(R0) \
 	ADD	$0xb0, RSP \
-	MOVD	R12, R0
+	MOVD	R13, R0
 
 // bareJump is the machine layer's jumpContext without FPCR, leaving by an
 // indirect branch (this file's Pong and JumpLoop need no BTI landing
