@@ -341,9 +341,11 @@ func TestExportedNotCollected(t *testing.T) {
 }
 
 // TestRacingResume: eight goroutines resume one coroutine at once; every
-// successful Resume gets back its own word, the others ErrRunning.
+// successful Resume gets back its own word, the others ErrRunning. (Echo
+// holds no thread state: WithAnyThread lets every goroutine's thread run
+// it; TestThreadBound has the default.)
 func TestRacingResume(t *testing.T) {
-	c := mustNew(t, cabi.Echo, 0)
+	c := mustNew(t, cabi.Echo, 0, ctx.WithAnyThread())
 	c.Resume(0) // started: it now echoes
 	raceResumes(t, c, 8)
 }
@@ -387,7 +389,7 @@ func TestRacingClose(t *testing.T) {
 		rounds = 300
 	}
 	for r := range rounds {
-		c, err := ctx.New(cabi.Count, 0)
+		c, err := ctx.New(cabi.Count, 0, ctx.WithAnyThread())
 		if err != nil {
 			t.Fatal(err)
 		}

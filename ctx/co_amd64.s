@@ -48,8 +48,9 @@ TEXT threadBlock<>(SB), NOSPLIT|NOFRAME, $0-0
 first:
 	JMP	threadBlockInit<>(SB)
 
-// threadBlockInit<> makes this thread's block: calloc, then
-// pthread_setspecific (the key's destructor is threadDestroy). A thread
+// threadBlockInit<> makes this thread's block: calloc, a serial number
+// (threadSerial), then pthread_setspecific (the key's destructor is
+// threadDestroy). A thread
 // without a signal stack, one that C created, also gets one: a fault on a
 // guard page cannot be delivered on the stack that overflowed, and without
 // a signal stack the kernel kills the process before any handler, and the
@@ -67,6 +68,13 @@ TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	·libcCalloc(SB), AX
 	CALL	AX
 	MOVQ	AX, 0x18(SP)
+	// Its id: the next serial number, never 0 (a record bound to no
+	// thread has 0).
+	MOVQ	$1, CX
+	LOCK
+	XADDQ	CX, ·threadSerial(SB)
+	INCQ	CX
+	MOVQ	CX, threadBlock_id(AX)
 	MOVQ	·tlsKey(SB), DI
 	MOVQ	AX, SI
 	MOVQ	·pthreadSetspecific(SB), AX
@@ -205,6 +213,21 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	CMPXCHGQ	CX, coro_status(BX)
 	JNE	busy
 
+	// The body is bound to the thread it first ran on (its frames may hold
+	// that thread's locks, TLS, errno): on another thread, give the claim
+	// back (AX is still the status word expected) and refuse. A fresh
+	// record (thread 0) is bound here, unless it may roam (WithAnyThread).
+	MOVQ	coro_thread(BX), CX
+	CMPQ	CX, threadBlock_id(R14)
+	JEQ	bound
+	TESTQ	CX, CX
+	JNZ	wrongThread
+	CMPQ	coro_roam(BX), $0
+	JNE	bound
+	MOVQ	threadBlock_id(R14), CX
+	MOVQ	CX, coro_thread(BX)
+bound:
+
 	// Link it as this thread's current coroutine, remembering the outer one.
 	MOVQ	threadBlock_current(R14), CX
 	MOVQ	CX, coro_prev(BX)
@@ -221,11 +244,17 @@ TEXT resumeCore<>(SB), NOSPLIT|NOFRAME, $0-0
 	CMPQ	coro_inTrap(BX), $0
 	CMOVQNE	R12, DX
 
-	// A cancel makes the yield or trap it waits in return CK_ECANCELED.
+	// A cancel makes the yield or trap it waits in return CK_ECANCELED,
+	// and a yield function (waitArgs) the value set for its tag.
 	MOVQ	R9, R12
 	TESTQ	$const_resumeCancel, R12
-	JZ	2(PC)
+	JZ	cancelSet
 	MOVQ	$const_ckECanceled, DX
+	CMPQ	coro_inTrap(BX), $const_waitArgs
+	JNE	cancelSet
+	MOVQ	coro_tag(BX), CX
+	MOVQ	coro_cancels(BX)(CX*8), DX
+cancelSet:
 	MOVQ	BX, DI
 	MOVQ	R12, CX
 	ANDQ	$const_resumeFromGo, CX
@@ -280,6 +309,10 @@ busy:
 closed:
 	MOVQ	$const_ckEClosed, AX
 	JMP	out
+wrongThread:
+	MOVQ	AX, coro_status(BX)
+	MOVQ	$const_ckEThread, AX
+	JMP	out
 running:
 	MOVQ	$const_ckERunning, AX
 	JMP	out
@@ -298,8 +331,10 @@ out:
 
 // switchIn<> switches from the resumer to the coroutine co (RDI): it saves
 // the resumer's context in co->caller and jumps into the coroutine, with
-// AX = RDX, the return value of the yield or trap it waits in, and RSI = co
-// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
+// AX = RDX, the return value of the yield or trap it waits in (in XMM0 as
+// well, for a yield function a C library called as a callback that
+// returns a double or a float: XMM0 is caller-saved, so the other waits
+// lose nothing), and RSI = co for a fresh coroutine's coEntry. It "returns" when the coroutine yields
 // or ends, with the coroutine's next state in AX. RCX != 0 says the
 // resumer is Go (resumeFromGo): its floating-point control state is Go's,
 // goFP, and is stored without being read (ctxframe_amd64.h says why).
@@ -344,6 +379,7 @@ save:
 	MOVQ	DI, SI
 	MOVQ	DX, AX
 	RESTORE_CONTEXT(coro_ctx(DI))
+	MOVQ	AX, X0
 	POPQ	R8
 	JMP	R8
 
@@ -905,24 +941,35 @@ rswitch:
 // yieldArgs is the common code of the yield table (thunks_amd64.s),
 // whose entry N is YieldFuncTag(N):
 //
-//	uintptr_t ck_yield_args(uintptr_t a0, ..., uintptr_t a5);
+//	uintptr_t ck_yield_args(uintptr_t a0, ..., uintptr_t a5);  /* or any
+//	    mix of up to six integer or pointer and eight double or float
+//	    arguments, returning an integer, a pointer, a double or a float */
 //
 // A C library calls an entry as a callback from a coroutine's stack: the
 // entry puts N in R11 and jumps here. This stores the six integer or
-// pointer arguments and the tag in the record (co->args, co->tag), yields
-// their address, and returns the word the next resume passes: the Go
-// loop's answer. It returns CK_ECANCELED (-125) when the resume is Close's
-// cancel, and CK_ENOTRUNNING (-4) at once when no coroutine runs on this
-// thread's stack.
+// pointer argument registers, the low 64 bits of XMM0-XMM7 (the double
+// and float arguments) and the tag in the record (co->args, co->fargs,
+// co->tag), yields their address, and returns the word the next resume
+// passes, the Go loop's answer, in RAX and in XMM0 (switchIn puts it in
+// both), so that a callback declared to return a double or a float gets
+// it too. On Close's cancel it returns the value WithCancelValue set for
+// its tag (CK_ECANCELED, -125, unless set), and with no coroutine running
+// on this thread's stack it returns CK_ENOTRUNNING (-4) at once.
 //
 // It switches itself, as yield does, with its frame already popped: one
 // call below the body, so that each crossing of stacks costs one
 // mispredicted return and no more (calling yield would add two). The
-// coroutine waits as a trap does (inTrap = 1): the resume's word comes
-// back in AX as this function's result.
+// coroutine waits as a trap does (inTrap = waitArgs): the resume's word
+// comes back as this function's result.
+//
+// Frame (SP 16-byte aligned for the call to threadBlock<>):
+//
+//	+0x00..0x2f  RDI RSI RDX RCX R8 R9
+//	+0x30        R11 (the tag)
+//	+0x38..0x77  XMM0-XMM7, the low 64 bits
 TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
-	// Six argument slots and the tag realign SP for the call.
-	SUBQ	$0x38, SP
+	// Entered by a jump from an entry that C called: 0x78 bytes realign SP.
+	SUBQ	$0x78, SP
 	MOVQ	DI, 0x00(SP)
 	MOVQ	SI, 0x08(SP)
 	MOVQ	DX, 0x10(SP)
@@ -930,6 +977,14 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ	R8, 0x20(SP)
 	MOVQ	R9, 0x28(SP)
 	MOVQ	R11, 0x30(SP)
+	MOVQ	X0, 0x38(SP)
+	MOVQ	X1, 0x40(SP)
+	MOVQ	X2, 0x48(SP)
+	MOVQ	X3, 0x50(SP)
+	MOVQ	X4, 0x58(SP)
+	MOVQ	X5, 0x60(SP)
+	MOVQ	X6, 0x68(SP)
+	MOVQ	X7, 0x70(SP)
 	CALL	threadBlock<>(SB)
 
 	// The current coroutine must be running on this very stack (see yield).
@@ -945,32 +1000,36 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	CMPQ	SP, coro_stackHi(DI)
 	JCC	yaNotRunning
 
-	// The arguments and the tag into the record; pop the frame.
-	MOVQ	0x00(SP), CX
-	MOVQ	CX, (coro_args+0x00)(DI)
-	MOVQ	0x08(SP), CX
-	MOVQ	CX, (coro_args+0x08)(DI)
-	MOVQ	0x10(SP), CX
-	MOVQ	CX, (coro_args+0x10)(DI)
-	MOVQ	0x18(SP), CX
-	MOVQ	CX, (coro_args+0x18)(DI)
-	MOVQ	0x20(SP), CX
-	MOVQ	CX, (coro_args+0x20)(DI)
-	MOVQ	0x28(SP), CX
-	MOVQ	CX, (coro_args+0x28)(DI)
-	MOVQ	0x30(SP), CX
-	MOVQ	CX, coro_tag(DI)
-	ADDQ	$0x38, SP
+	// The arguments, the tag and the FP arguments into the record, which
+	// has them in the frame's order (co->args, co->tag, co->fargs:
+	// TestRecordLayout): 0x78 bytes, copied 16 at a time through the
+	// vector registers, free now. Then pop the frame.
+	MOVUPS	0x00(SP), X0
+	MOVUPS	X0, (coro_args+0x00)(DI)
+	MOVUPS	0x10(SP), X0
+	MOVUPS	X0, (coro_args+0x10)(DI)
+	MOVUPS	0x20(SP), X0
+	MOVUPS	X0, (coro_args+0x20)(DI)
+	MOVUPS	0x30(SP), X0
+	MOVUPS	X0, (coro_args+0x30)(DI)
+	MOVUPS	0x40(SP), X0
+	MOVUPS	X0, (coro_args+0x40)(DI)
+	MOVUPS	0x50(SP), X0
+	MOVUPS	X0, (coro_args+0x50)(DI)
+	MOVUPS	0x60(SP), X0
+	MOVUPS	X0, (coro_args+0x60)(DI)
+	MOVQ	0x70(SP), CX
+	MOVQ	CX, (coro_args+0x70)(DI)
+	ADDQ	$0x78, SP
 
 	// Switch back to the resumer with &co->args, as yield does; the
-	// resume returns from this function with its word in AX (or
-	// CK_ECANCELED).
+	// resume returns from this function with its word in AX and XMM0.
 	LEAQ	coro_args(DI), SI
 	XORL	DX, DX
-	MOVQ	$1, R8
+	MOVQ	$const_waitArgs, R8
 	JMP	suspend<>(SB)
 yaNotRunning:
-	ADDQ	$0x38, SP
+	ADDQ	$0x78, SP
 	MOVQ	$const_ckENotRunning, AX
 	RET
 
@@ -978,21 +1037,74 @@ yaNotRunning:
 //
 //	uintptr_t callBody(ck_coroutine *co, uintptr_t fn);
 //
-// It returns fn(co->args[0], ..., co->args[5]).
+// It returns fn(co->args[0], ..., co->args[5]), with co->fargs in XMM0-XMM7
+// (WithFloatArgs), and keeps in the record what the Go side cannot read
+// later: fn's floating-point result register (co->fret) and errno
+// (co->errno), read at once, on the thread fn ran on.
 TEXT ·callBody(SB), NOSPLIT|NOFRAME, $0-0
-	// Entered like a call: one slot realigns SP for ours.
-	SUBQ	$8, SP
+	// Entered like a call: the push realigns SP, and RBX (callee-saved)
+	// keeps co across the calls.
+	PUSHQ	BX
+	MOVQ	DI, BX
 	MOVQ	SI, R11
-	MOVQ	DI, AX
-	MOVQ	(coro_args+0x08)(AX), SI
-	MOVQ	(coro_args+0x10)(AX), DX
-	MOVQ	(coro_args+0x18)(AX), CX
-	MOVQ	(coro_args+0x20)(AX), R8
-	MOVQ	(coro_args+0x28)(AX), R9
-	MOVQ	(coro_args+0x00)(AX), DI
-	XORL	AX, AX // no vector registers, for a variadic fn
+	MOVQ	(coro_fargs+0x00)(BX), X0
+	MOVQ	(coro_fargs+0x08)(BX), X1
+	MOVQ	(coro_fargs+0x10)(BX), X2
+	MOVQ	(coro_fargs+0x18)(BX), X3
+	MOVQ	(coro_fargs+0x20)(BX), X4
+	MOVQ	(coro_fargs+0x28)(BX), X5
+	MOVQ	(coro_fargs+0x30)(BX), X6
+	MOVQ	(coro_fargs+0x38)(BX), X7
+	MOVQ	(coro_args+0x00)(BX), DI
+	MOVQ	(coro_args+0x08)(BX), SI
+	MOVQ	(coro_args+0x10)(BX), DX
+	MOVQ	(coro_args+0x18)(BX), CX
+	MOVQ	(coro_args+0x20)(BX), R8
+	MOVQ	(coro_args+0x28)(BX), R9
+	MOVL	$8, AX // for a variadic fn: up to eight vector registers carry arguments
 	CALL	R11
+
+	// fn's results, then errno before any other C call can change it.
+	MOVQ	X0, coro_fret(BX)
+	MOVQ	AX, coro_value(BX)
+	MOVQ	·libcErrnoLocation(SB), AX
+	TESTQ	AX, AX
+	JZ	noErrno
+	CALL	AX
+	MOVLQSX	(AX), CX
+	MOVQ	CX, coro_errno(BX)
+noErrno:
+	MOVQ	coro_value(BX), AX
+	POPQ	BX
+	RET
+
+// goThreadBlock is a cgocall target that makes this thread's block if it
+// has none (threadBlock<>): a direct resume (WithDirect) cannot make one
+// itself, and calls this first on a thread's first resume.
+TEXT ·goThreadBlock(SB), NOSPLIT|NOFRAME, $0-0
+	SUBQ	$8, SP
+	CALL	threadBlock<>(SB)
 	ADDQ	$8, SP
+	RET
+
+// threadID is func threadID() uintptr, in Go's ABI0: the id of this
+// thread's block, or 0 when it has none. pthread_getspecific is a leaf
+// that only reads the thread's TLS; it runs inside this frame, on the
+// goroutine's stack, with SP moved to the frame's 16-byte aligned top and
+// Go's SP kept in R12 (callee-saved in C).
+TEXT ·threadID(SB), NOSPLIT, $128-8
+	MOVQ	SP, R12
+	LEAQ	120(SP), AX
+	ANDQ	$~15, AX
+	MOVQ	AX, SP
+	MOVQ	·tlsKey(SB), DI
+	MOVQ	·pthreadGetspecific(SB), AX
+	CALL	AX
+	MOVQ	R12, SP
+	TESTQ	AX, AX
+	JZ	2(PC)
+	MOVQ	threadBlock_id(AX), AX
+	MOVQ	AX, ret+0(FP)
 	RET
 
 // addrs fills dst, indexed by the e* constants of ctx.go, with the entry
@@ -1027,4 +1139,6 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	AX, (const_eYieldTable*8)(DI)
 	MOVQ	$·callBody(SB), AX
 	MOVQ	AX, (const_eCallBody*8)(DI)
+	MOVQ	$·goThreadBlock(SB), AX
+	MOVQ	AX, (const_eGoThreadBlock*8)(DI)
 	RET

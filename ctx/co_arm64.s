@@ -64,6 +64,14 @@ TEXT threadBlockInit<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD	(R9), R9
 	BL	(R9)
 	MOVD	R0, 0x20(RSP)
+	// Its id: the next serial number, never 0 (an exclusive pair adds 1).
+	MOVD	$·threadSerial(SB), R3
+serial:
+	LDAXR	(R3), R1
+	ADD	$1, R1
+	STLXR	R1, (R3), R2
+	CBNZ	R2, serial
+	MOVD	R1, threadBlock_id(R0)
 	MOVD	R0, R1
 	MOVD	$·tlsKey(SB), R0
 	MOVD	(R0), R0
@@ -206,6 +214,19 @@ claim:
 	CBNZ	R3, claim
 	MOVD	R6, R23
 
+	// The body is bound to the thread it first ran on (see co_amd64.s): on
+	// another thread, give the claim back (X0 is still the status word
+	// expected) and refuse; a fresh record is bound here unless it roams.
+	MOVD	coro_thread(R19), R2
+	MOVD	threadBlock_id(R22), R3
+	CMP	R3, R2
+	BEQ	bound
+	CBNZ	R2, wrongThread
+	MOVD	coro_roam(R19), R2
+	CBNZ	R2, bound
+	MOVD	R3, coro_thread(R19)
+bound:
+
 	// Link it as this thread's current coroutine, remembering the outer one.
 	MOVD	threadBlock_current(R22), R2
 	MOVD	R2, coro_prev(R19)
@@ -222,9 +243,16 @@ claim:
 	CMP	$0, R3
 	CSEL	NE, R20, R2, R2
 
-	// A cancel makes the yield or trap it waits in return CK_ECANCELED.
-	TBZ	$0, R24, 2(PC) // resumeCancel is bit 0
+	// A cancel makes the yield or trap it waits in return CK_ECANCELED,
+	// and a yield function (waitArgs) the value set for its tag.
+	TBZ	$0, R24, cancelSet // resumeCancel is bit 0
 	MOVD	$const_ckECanceled, R2
+	CMP	$const_waitArgs, R3
+	BNE	cancelSet
+	MOVD	coro_tag(R19), R4
+	ADD	$coro_cancels, R19, R5
+	MOVD	(R5)(R4<<3), R2
+cancelSet:
 	MOVD	R19, R0
 	AND	$const_resumeFromGo, R24, R4
 	BL	switchIn<>(SB)
@@ -276,6 +304,11 @@ busy:
 closed:
 	MOVD	$const_ckEClosed, R0
 	B	out
+wrongThread:
+	ADD	$coro_status, R19, R1
+	STLR	R0, (R1)
+	MOVD	$const_ckEThread, R0
+	B	out
 running:
 	MOVD	$const_ckERunning, R0
 	B	out
@@ -294,8 +327,10 @@ out:
 
 // switchIn<> switches from the resumer to the coroutine co (X0): it saves
 // the resumer's context in co->caller and returns into the coroutine, with
-// X0 = X2, the return value of the yield or trap it waits in, and X1 = co
-// for a fresh coroutine's coEntry. It "returns" when the coroutine yields
+// X0 = X2, the return value of the yield or trap it waits in (in D0 as
+// well, for a yield function called as a callback that returns a double or
+// a float; D0 is caller-saved), and X1 = co for a fresh coroutine's
+// coEntry. It "returns" when the coroutine yields
 // or ends, with the coroutine's next state in X0. X4 != 0 says the
 // resumer is Go (resumeFromGo): its FPCR is goFP, stored without an MRS.
 //
@@ -319,6 +354,7 @@ save:
 	MOVD	coro_ctx(R0), R3
 	MOVD	R2, R0
 	RESTORE_CONTEXT(R3)
+	FMOVD	R0, F0
 	RET	R10
 
 // suspend<> is the second half of yield, trap and yieldArgs (see
@@ -773,19 +809,34 @@ rswitch:
 
 // yieldArgs is the common code of the yield table (thunks_arm64.s; see
 // co_amd64.s): entry N puts N in R9 and jumps here. It stores the six
-// arguments in co->args and the tag in co->tag, and switches back to the
-// resumer itself, with its frame popped and LR its own return address,
-// as yield does; the coroutine waits as a trap does (inTrap = 1), so the
-// resume's word comes back in X0 as the result (CK_ECANCELED for Close's
-// cancel). With no coroutine running on this stack it returns
-// CK_ENOTRUNNING at once.
+// integer arguments in co->args, the tag in co->tag and D0-D7 (the double
+// and float arguments) in co->fargs, and switches back to the resumer
+// itself, with its frame popped and LR its own return address, as yield
+// does; the coroutine waits as a trap does (inTrap = waitArgs), so the
+// resume's word comes back as the result, in X0 and D0 (switchIn). On
+// Close's cancel the result is the value WithCancelValue set for the tag
+// (CK_ECANCELED unless set). With no coroutine running on this stack it
+// returns CK_ENOTRUNNING at once.
+//
+// Frame, in the record's order from +0 (co->args, co->tag, co->fargs), so
+// that one run of pair loads and stores copies it:
+//
+//	+0x00..0x2f  X0-X5
+//	+0x30        X9 (the tag)
+//	+0x38..0x77  D0-D7
+//	+0x78        LR
 TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: the six arguments, the tag and LR.
-	SUB	$64, RSP
+	SUB	$128, RSP
 	STP	(R0, R1), 0x00(RSP)
 	STP	(R2, R3), 0x10(RSP)
 	STP	(R4, R5), 0x20(RSP)
-	STP	(R9, R30), 0x30(RSP)
+	MOVD	R9, 0x30(RSP)
+	FMOVD	F0, 0x38(RSP)
+	FSTPD	(F1, F2), 0x40(RSP)
+	FSTPD	(F3, F4), 0x50(RSP)
+	FSTPD	(F5, F6), 0x60(RSP)
+	FMOVD	F7, 0x70(RSP)
+	MOVD	R30, 0x78(RSP)
 	BL	threadBlock<>(SB)
 
 	// The current coroutine must be running on this very stack.
@@ -803,48 +854,105 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	CMP	R3, R4
 	BHS	yaNotRunning
 
-	// The arguments and the tag into the record; pop the frame, LR back.
+	// The 0x78 bytes into the record (TestRecordLayout checks the order);
+	// pop the frame, LR back.
+	ADD	$coro_args, R0, R1
 	LDP	0x00(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x00)(R0)
-	MOVD	R3, (coro_args+0x08)(R0)
+	STP	(R2, R3), 0x00(R1)
 	LDP	0x10(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x10)(R0)
-	MOVD	R3, (coro_args+0x18)(R0)
+	STP	(R2, R3), 0x10(R1)
 	LDP	0x20(RSP), (R2, R3)
-	MOVD	R2, (coro_args+0x20)(R0)
-	MOVD	R3, (coro_args+0x28)(R0)
-	LDP	0x30(RSP), (R2, R30)
-	MOVD	R2, coro_tag(R0)
-	ADD	$64, RSP
+	STP	(R2, R3), 0x20(R1)
+	LDP	0x30(RSP), (R2, R3)
+	STP	(R2, R3), 0x30(R1)
+	LDP	0x40(RSP), (R2, R3)
+	STP	(R2, R3), 0x40(R1)
+	LDP	0x50(RSP), (R2, R3)
+	STP	(R2, R3), 0x50(R1)
+	LDP	0x60(RSP), (R2, R3)
+	STP	(R2, R3), 0x60(R1)
+	LDP	0x70(RSP), (R2, R30)
+	MOVD	R2, 0x70(R1)
+	ADD	$128, RSP
 
 	// Switch back to the resumer with &co->args, as yield does.
-	ADD	$coro_args, R0, R1
+	MOVD	$const_waitArgs, R3
 	MOVD	ZR, R2
-	MOVD	$1, R3
 	B	suspend<>(SB)
 yaNotRunning:
-	MOVD	0x38(RSP), R30
-	ADD	$64, RSP
+	MOVD	0x78(RSP), R30
+	ADD	$128, RSP
 	MOVD	$const_ckENotRunning, R0
 	RET
 
-// callBody is the body of NewCall's coroutines: it returns
-// fn(co->args[0], ..., co->args[5]), fn in X1.
+// callBody is the body of NewCall's coroutines (see co_amd64.s): it
+// returns fn(co->args[0], ..., co->args[5]), fn in X1, with co->fargs in
+// D0-D7, and keeps fn's D0 in co->fret and errno, read at once on fn's
+// thread, in co->errno.
 TEXT ·callBody(SB), NOSPLIT|NOFRAME, $0-0
-	// Frame: LR.
+	// Frame: LR, and X19 (callee-saved), which keeps co across the calls.
+	SUB	$16, RSP
+	STP	(R30, R19), 0(RSP)
+	MOVD	R1, R9
+	MOVD	R0, R19
+	FMOVD	(coro_fargs+0x00)(R19), F0
+	FMOVD	(coro_fargs+0x08)(R19), F1
+	FMOVD	(coro_fargs+0x10)(R19), F2
+	FMOVD	(coro_fargs+0x18)(R19), F3
+	FMOVD	(coro_fargs+0x20)(R19), F4
+	FMOVD	(coro_fargs+0x28)(R19), F5
+	FMOVD	(coro_fargs+0x30)(R19), F6
+	FMOVD	(coro_fargs+0x38)(R19), F7
+	MOVD	(coro_args+0x00)(R19), R0
+	MOVD	(coro_args+0x08)(R19), R1
+	MOVD	(coro_args+0x10)(R19), R2
+	MOVD	(coro_args+0x18)(R19), R3
+	MOVD	(coro_args+0x20)(R19), R4
+	MOVD	(coro_args+0x28)(R19), R5
+	BL	(R9)
+
+	// fn's results, then errno before any other C call can change it.
+	FMOVD	F0, coro_fret(R19)
+	MOVD	R0, coro_value(R19)
+	MOVD	$·libcErrnoLocation(SB), R9
+	MOVD	(R9), R9
+	CBZ	R9, noErrno
+	BL	(R9)
+	MOVW	(R0), R1
+	MOVD	R1, coro_errno(R19)
+noErrno:
+	MOVD	coro_value(R19), R0
+	LDP	0(RSP), (R30, R19)
+	ADD	$16, RSP
+	RET
+
+// goThreadBlock is a cgocall target that makes this thread's block if it
+// has none (see co_amd64.s).
+TEXT ·goThreadBlock(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$16, RSP
 	MOVD	R30, 0(RSP)
-	MOVD	R1, R9
-	MOVD	R0, R10
-	MOVD	(coro_args+0x00)(R10), R0
-	MOVD	(coro_args+0x08)(R10), R1
-	MOVD	(coro_args+0x10)(R10), R2
-	MOVD	(coro_args+0x18)(R10), R3
-	MOVD	(coro_args+0x20)(R10), R4
-	MOVD	(coro_args+0x28)(R10), R5
-	BL	(R9)
+	BL	threadBlock<>(SB)
 	MOVD	0(RSP), R30
 	ADD	$16, RSP
+	RET
+
+// threadID is func threadID() uintptr, in Go's ABI0 (see co_amd64.s):
+// pthread_getspecific runs inside this frame, with RSP moved to +0xf0
+// (Go's LR stays at +0, far below anything the leaf touches) and Go's RSP
+// kept in X20, callee-saved in C.
+TEXT ·threadID(SB), NOSPLIT, $256-8
+	MOVD	RSP, R20
+	ADD	$0xf0, RSP, R0
+	MOVD	R0, RSP
+	MOVD	$·tlsKey(SB), R0
+	MOVD	(R0), R0
+	MOVD	$·pthreadGetspecific(SB), R9
+	MOVD	(R9), R9
+	BL	(R9)
+	MOVD	R20, RSP
+	CBZ	R0, 2(PC)
+	MOVD	threadBlock_id(R0), R0
+	MOVD	R0, ret+0(FP)
 	RET
 
 // addrs fills dst, indexed by the e* constants of ctx.go, with the entry
@@ -879,4 +987,6 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	R1, (const_eYieldTable*8)(R0)
 	MOVD	$·callBody(SB), R1
 	MOVD	R1, (const_eCallBody*8)(R0)
+	MOVD	$·goThreadBlock(SB), R1
+	MOVD	R1, (const_eGoThreadBlock*8)(R0)
 	RET

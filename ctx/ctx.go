@@ -71,8 +71,11 @@ package ctx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"strconv"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"github.com/corokernel/corokernel"
@@ -112,6 +115,14 @@ var (
 	// coroutine called a Go callback: the callback was not run, and the
 	// coroutine (with any it had resumed from C) was abandoned.
 	ErrRefused = errors.New("ctx: Go callback refused: the coroutine runs in direct mode (WithDirect)")
+	// ErrThread is Resume's error when the coroutine's body is suspended
+	// on another OS thread than the caller's: its C frames may hold that
+	// thread's state (a mutex it locked, thread-local storage, errno), so
+	// it is never moved. Resume it from the goroutine that started it
+	// (which Resume keeps on that thread), or make it WithAnyThread. Close
+	// on another thread gets it too, after closing the coroutine without
+	// running its body (see Close).
+	ErrThread = errors.New("ctx: the coroutine's body is suspended on another OS thread: resume it from the goroutine that started it, or make it WithAnyThread")
 )
 
 // The low two bits of a record's status word are the state; the rest is
@@ -137,6 +148,7 @@ const (
 	ckECanceled   = -125
 	ckERefused    = -7  // Go only: a Go callback refused under a direct resume
 	ckENoBlock    = -8  // Go only: directResume found no thread block
+	ckEThread     = -5  // resume: the body is bound to another OS thread
 	stRefused     = 4   // switchIn's result when callbackCommon refused a callback
 	ckENotTask    = -1  // ck_trap outside a trapping coroutine
 	cycleMore     = 2   // goCycle: the budget ran out
@@ -169,6 +181,18 @@ type coro struct {
 	msgLen  uintptr
 	args    [6]uintptr // NewCall: the arguments; yieldArgs: the callback's arguments
 	tag     uintptr    // yieldArgs: the tag of the yield-table entry called
+	// NewCall: fn's floating-point register arguments; yieldArgs: the
+	// callback's (XMM0-XMM7 on amd64, D0-D7 on arm64, the low 64 bits).
+	fargs [8]uintptr
+	// cancels[t] is what a yield function of tag t returns to its C caller
+	// when Close cancels the coroutine waiting in it (WithCancelValue).
+	cancels [NumYieldTags]uintptr
+	thread  uintptr // the id of the thread block the body is bound to; 0 while unbound
+	roam    uintptr // 1: WithAnyThread, never bound to a thread
+	pinned  uintptr // 1 while a Go Resume holds runtime.LockOSThread for this body
+	errno   uintptr // NewCall: errno, read on fn's thread as fn returned
+	fret    uintptr // NewCall: fn's floating-point result register (XMM0, D0)
+	_       uintptr // the record's size stays a multiple of 16
 }
 
 // threadBlock is the per-thread block, reached through a pthread key.
@@ -177,8 +201,15 @@ type threadBlock struct {
 	cbTop   uintptr // innermost callback in progress (a cbRecord on its caller's stack)
 	alt     uintptr // the signal stack installed for this thread, or 0
 	direct  uintptr // the coroutine a direct resume (WithDirect) runs, or 0
-	_       [4]uintptr
+	id      uintptr // this thread's serial number, from threadSerial: never reused
+	_       [3]uintptr
 }
+
+// threadSerial numbers the thread blocks (threadBlockInit takes the next
+// one atomically). A record bound to a thread keeps its number, so that a
+// thread that exits and a new one whose block lands at the same address
+// are never taken for each other.
+var threadSerial uintptr
 
 // cbRecord is what callbackCommon pushes on the thread block for the
 // duration of a callback: the outer record, and the outermost coroutine
@@ -223,12 +254,21 @@ const (
 	resumeFromGo = 4 // the resumer is Go code (or this package's native code run from Go): its FP control state is goFP, not read
 )
 
+// co->inTrap while a body waits in a yield function (yieldArgs): the
+// resume's word is the function's result, and a cancel returns the value
+// set for its tag (WithCancelValue). A trap waits with 1.
+const waitArgs = 2
+
 // directResume is the WithDirect resume (assembly): goResume's work from
 // inside its own NOSPLIT frame on the goroutine's stack, no cgocall. It
 // returns ckENoBlock, touching nothing, on a thread without a block.
 //
 //go:noescape
 func directResume(a *resumeArgs) int32
+
+// threadID returns the id of this thread's block (threadSerial), or 0
+// when the thread has none yet (assembly: pthread_getspecific only).
+func threadID() uintptr
 
 // storeRelease stores v at p with release order (assembly).
 //
@@ -261,9 +301,10 @@ var api = apiTable{
 }
 
 var (
-	goResumeFn   = entries[eGoResume]
-	goCbUnwindFn = entries[eGoCbUnwind]
-	coEntryFn    = entries[eCoEntry]
+	goResumeFn      = entries[eGoResume]
+	goThreadBlockFn = entries[eGoThreadBlock]
+	goCbUnwindFn    = entries[eGoCbUnwind]
+	coEntryFn       = entries[eCoEntry]
 )
 
 // API returns the address of the ck_api table that every body receives
@@ -299,6 +340,7 @@ func segvHandler()
 func yieldArgs()
 func yieldTable()
 func callBody()
+func goThreadBlock()
 
 // Indices of entries; the assembly reads them from go_asm.h.
 const (
@@ -316,6 +358,7 @@ const (
 	eSegvHandler
 	eYieldTable
 	eCallBody
+	eGoThreadBlock
 	nEntries
 )
 
@@ -332,6 +375,11 @@ type config struct {
 	name     string
 	trapping bool
 	direct   bool
+	roam     bool
+	fargs    []FloatArg
+	cancels  [NumYieldTags]uintptr
+	err      error
+	check    func(ret uintptr, errno syscall.Errno) error // loops only (WithCheck)
 }
 
 // WithStackSize sets the size of the stack New allocates (default
@@ -371,6 +419,55 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 // go through cgocall. Kernel tasks and Ring ignore the option.
 func WithDirect() Option { return func(c *config) { c.direct = true } }
 
+// WithAnyThread lets the coroutine's body be resumed on any OS thread:
+// Resume does not keep the goroutine on one (runtime.LockOSThread), and a
+// resume from another thread is not refused. Only for bodies that hold no
+// thread-owned state across a yield: no mutex locked (pthread mutexes
+// belong to the thread that locked them), no thread-local storage, no
+// errno read after a yield. Without it a body is bound to the thread its
+// first resume ran it on (see Resume).
+func WithAnyThread() Option { return func(c *config) { c.roam = true } }
+
+// WithCancelValue sets what a yield function of tag (YieldFuncTag; 0 is
+// YieldFunc) returns to the C code waiting in it when Close cancels the
+// coroutine, the break out of a pull loop: v instead of CK_ECANCELED
+// (-125). Each callback reads its return value in its own way: zlib's
+// in() returns a length, where 0 says "no more input" and -125 would be
+// read as four billion bytes; sqlite's row callback stops the query on
+// any non-zero value. A tag outside 0 to NumYieldTags-1 makes New fail
+// with ErrYieldTag. For a callback that returns a float or double, v is
+// its bits (math.Float64bits; math.Float32bits in the low 32 bits).
+func WithCancelValue(tag int, v uintptr) Option {
+	return func(c *config) {
+		if tag < 0 || tag >= NumYieldTags {
+			c.err = fmt.Errorf("%w: WithCancelValue(%d, …) (0 to %d)", ErrYieldTag, tag, NumYieldTags-1)
+			return
+		}
+		c.cancels[tag] = v
+	}
+}
+
+// A FloatArg is a floating-point register argument of a C function:
+// Float64Arg for a double, Float32Arg for a float.
+type FloatArg uint64
+
+// Float64Arg is a double argument.
+func Float64Arg(x float64) FloatArg { return FloatArg(math.Float64bits(x)) }
+
+// Float32Arg is a float argument (its bits in the register's low half).
+func Float32Arg(x float32) FloatArg { return FloatArg(math.Float32bits(x)) }
+
+// WithFloatArgs gives NewCall's function its floating-point arguments, in
+// the order they appear in its C declaration, beside the integer and
+// pointer ones NewCall takes: the ABI passes the two kinds in separate
+// registers (XMM0-XMM7 on amd64, D0-D7 on arm64), so
+// gsl_integration_qags(f, a, b, epsabs, epsrel, limit, w, result, abserr)
+// is NewCall(qags, []uintptr{f, limit, w, result, abserr},
+// WithFloatArgs(Float64Arg(a), Float64Arg(b), Float64Arg(epsabs),
+// Float64Arg(epsrel))). At most eight: NewCall fails with ErrTooManyArgs
+// beyond. New ignores it.
+func WithFloatArgs(a ...FloatArg) Option { return func(c *config) { c.fargs = a } }
+
 var (
 	nextID  atomic.Uint64
 	nextGen atomic.Uintptr
@@ -385,6 +482,7 @@ type Coroutine struct {
 	name   string
 	l      *life
 	direct bool // WithDirect: Resume calls directResume
+	pins   bool // Resume keeps the goroutine on the body's thread (not WithAnyThread, not a kernel task)
 }
 
 // life is what the garbage collector's cleanup of a Coroutine needs; it
@@ -404,13 +502,33 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	if fn == 0 {
 		return nil, ErrNilFunc
 	}
+	cfg := newConfig(opts)
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	return newCoroutine(fn, arg, &cfg)
+}
+
+// newConfig applies opts to the defaults.
+func newConfig(opts []Option) config {
 	cfg := config{size: DefaultStackSize}
+	for i := range cfg.cancels {
+		cfg.cancels[i] = ckECanceledWord
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	c := &Coroutine{name: cfg.name, l: &life{}, direct: cfg.direct}
+	return cfg
+}
+
+// ckECanceledWord is CK_ECANCELED as a register word.
+const ckECanceledWord = ^uintptr(-ckECanceled - 1)
+
+func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
+	c := &Coroutine{name: cfg.name, l: &life{}, direct: cfg.direct, pins: !cfg.roam && !cfg.trapping}
+	id := nextID.Add(1)
 	if c.name == "" {
-		c.name = fmt.Sprintf("coroutine #%d", nextID.Add(1))
+		c.name = "coroutine #" + strconv.FormatUint(id, 10)
 	}
 	l := c.l
 	if cfg.stack != nil {
@@ -443,6 +561,10 @@ func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 		status:  c.gen | stSuspended,
 		stackLo: s.lo(),
 		stackHi: s.hi(),
+		cancels: cfg.cancels,
+	}
+	if cfg.roam {
+		c.co.roam = 1
 	}
 	c.co.msg, c.co.msgLen = s.label(c.name)
 	c.co.ctx = uintptr(corokernel.MakeContext(c.co.msg, uintptr(s.Size()), coEntryFn))
@@ -464,21 +586,55 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 	if c.l.closed.Load() {
 		return 0, false, ErrClosed
 	}
+	if c.pins && c.co.pinned == 0 {
+		return c.resumePinning(in)
+	}
+	return c.resume(in)
+}
+
+// resumePinning is the Resume that binds the body to this goroutine's
+// thread: it locks the goroutine to the thread first (so that nothing
+// moves it between the resume and the lock), keeps the lock if the body
+// is left suspended with frames on this thread, and drops it otherwise.
+// Only code on the body's thread changes co.pinned: while the lock is
+// held that thread runs no other goroutine, and a resume from elsewhere
+// is refused before it touches the record.
+func (c *Coroutine) resumePinning(in uintptr) (out uintptr, done bool, err error) {
+	runtime.LockOSThread()
+	out, done, err = c.resume(in)
+	if err == nil && !done && c.co.pinned == 0 {
+		c.co.pinned = 1
+		return out, done, err
+	}
+	runtime.UnlockOSThread()
+	return out, done, err
+}
+
+// resume is Resume's switch, for a coroutine that is pinned or need not be.
+func (c *Coroutine) resume(in uintptr) (out uintptr, done bool, err error) {
 	co := c.co
 	a := resumeArgs{co: uintptr(unsafe.Pointer(co)), in: in, expect: c.gen | stSuspended}
 	if c.direct {
 		// The word is in a.out and the status already published.
-		switch r := directResume(&a); r {
+		r := directResume(&a)
+		if r == ckENoBlock {
+			// This thread's first coroutine: make its block, which a
+			// direct resume cannot (calloc may need more stack than its
+			// frame has), and go on in direct mode.
+			cgocall(goThreadBlockFn, nil)
+			r = directResume(&a)
+		}
+		switch r {
 		case ckOK:
 			return a.out, false, nil
 		case ckDone:
+			c.unpin(true)
 			return a.out, true, nil
 		case ckERefused:
+			c.unpin(true)
 			return 0, false, ErrRefused
-		case ckENoBlock: // this thread's first coroutine: through cgocall
-		default:
-			return 0, false, c.codeErr(r)
 		}
+		return 0, false, c.codeErr(r)
 	}
 	r := cgocall(goResumeFn, unsafe.Pointer(&a))
 	// The coroutine is still ours (running) until the status is published:
@@ -490,13 +646,27 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 		return out, false, nil
 	case ckDone:
 		out = co.value
+		c.unpin(true)
 		storeRelease(&co.status, c.gen|stDead)
 		return out, true, nil
 	}
 	return 0, false, c.codeErr(r)
 }
 
-// ResumePtr is Resume for a body that yields or returns a pointer (to C
+// unpin drops the thread lock a Resume took for the body (resumePinning),
+// once the body holds no frames: it returned, was abandoned, or is
+// closed. here says the caller knows it runs on the body's thread; if not,
+// it checks, and leaves the lock alone on another thread (only the locked
+// goroutine can drop it, and that goroutine is the only one that runs on
+// the body's thread).
+func (c *Coroutine) unpin(here bool) {
+	co := c.co
+	if co.pinned == 0 || (!here && threadID() != co.thread) {
+		return
+	}
+	co.pinned = 0
+	runtime.UnlockOSThread()
+} // ResumePtr is Resume for a body that yields or returns a pointer (to C
 // memory: the Go garbage collector does not know it): out converted to
 // unsafe.Pointer, which a conversion of Resume's uintptr in the caller
 // would make go vet flag.
@@ -509,11 +679,14 @@ func (c *Coroutine) ResumePtr(in uintptr) (out unsafe.Pointer, done bool, err er
 func (c *Coroutine) codeErr(r int32) error {
 	switch r {
 	case ckEDead:
+		c.unpin(false) // a Go callback's panic abandoned a pinned body
 		return ErrDead
 	case ckERunning:
 		return ErrRunning
 	case ckEClosed:
 		return ErrClosed
+	case ckEThread:
+		return ErrThread
 	}
 	return fmt.Errorf("%w: %d", ErrInternal, r)
 }
@@ -553,10 +726,19 @@ func (c *Coroutine) C() unsafe.Pointer {
 
 // Close releases the coroutine's stack. A body suspended in yield is first
 // resumed once more with yield returning CK_ECANCELED (and trap, in a
-// kernel task, the same code), so that it can release what it holds and
-// return; one that yields again is abandoned where it stands. A body that
-// was never started is not run. Closing a running coroutine returns
-// ErrRunning, closing twice ErrClosed.
+// kernel task, the same code; a yield function the value WithCancelValue
+// gave), so that it can release what it holds and return; one that yields
+// again is abandoned where it stands. A body that was never started is not
+// run. Closing a running coroutine returns ErrRunning, closing twice
+// ErrClosed.
+//
+// Close on another OS thread than the one the body is suspended on (from
+// another goroutine than the one that resumed it) cannot run the body
+// there: it closes the coroutine all the same, abandoning the body
+// without its cancel, frees the stack, and returns ErrThread. Whatever the
+// body held (a lock, memory) stays held, and the goroutine that resumed it
+// stays locked to its thread (runtime.LockOSThread; only it could undo
+// that).
 func (c *Coroutine) Close() error {
 	co := c.co
 	var state uintptr
@@ -575,15 +757,22 @@ func (c *Coroutine) Close() error {
 			break
 		}
 	}
+	var err error
 	if state == stSuspended && co.started != 0 {
 		a := resumeArgs{co: uintptr(unsafe.Pointer(co)), expect: c.gen | stClosed, flags: resumeCancel}
-		if r := cgocall(goResumeFn, unsafe.Pointer(&a)); r == ckOK || r == ckDone {
+		switch r := cgocall(goResumeFn, unsafe.Pointer(&a)); r {
+		case ckOK, ckDone:
 			storeRelease(&co.status, c.gen|stClosed)
+			c.unpin(true)
+		case ckEThread:
+			err = ErrThread
 		}
+	} else {
+		c.unpin(false)
 	}
 	c.l.closed.Store(true)
 	c.l.release()
-	return nil
+	return err
 }
 
 // release gives the stack back: to the pool, with its pages returned to

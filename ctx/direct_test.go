@@ -160,7 +160,7 @@ func TestDirectCallsRefused(t *testing.T) {
 		t.Fatalf("DirectCalls with a Go comparator: %v, want ErrRefused", last)
 	}
 
-	c := mustNew(t, cabi.Echo, 0, ctx.WithDirect())
+	c := mustNew(t, cabi.Echo, 0, ctx.WithDirect(), ctx.WithAnyThread())
 	c.Resume(0)
 	raceResumes(t, c, 4)
 }

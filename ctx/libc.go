@@ -16,6 +16,7 @@ var (
 	libcCalloc         uintptr
 	libcFree           uintptr
 	libcSigaltstack    uintptr
+	libcErrnoLocation  uintptr // int *(*)(void): this thread's errno (0: not read)
 	tlsKey             uintptr // pthread_key_t of the per-thread block
 )
 
@@ -40,6 +41,11 @@ func init() {
 	libcCalloc = mustSym("calloc")
 	libcFree = mustSym("free")
 	libcSigaltstack = mustSym("sigaltstack")
+	errnoName := "__errno_location"
+	if runtime.GOOS == "darwin" {
+		errnoName = "__error"
+	}
+	libcErrnoLocation, _ = purego.Dlsym(libc, errnoName)
 	// The key's destructor (threadDestroy) frees a thread's block, and the
 	// signal stack it may have installed, when the thread exits.
 	var key uint64

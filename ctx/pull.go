@@ -72,14 +72,21 @@ func NewCall(fn uintptr, args []uintptr, opts ...Option) (*Coroutine, error) {
 	if fn == 0 {
 		return nil, ErrNilFunc
 	}
-	if len(args) > 6 {
+	cfg := newConfig(opts)
+	switch {
+	case cfg.err != nil:
+		return nil, cfg.err
+	case len(args) > 6, len(cfg.fargs) > 8:
 		return nil, ErrTooManyArgs
 	}
-	c, err := New(entries[eCallBody], fn, opts...)
+	c, err := newCoroutine(entries[eCallBody], fn, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	copy(c.co.args[:], args)
+	for i, f := range cfg.fargs {
+		c.co.fargs[i] = uintptr(f)
+	}
 	return c, nil
 }
 
