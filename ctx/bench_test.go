@@ -72,6 +72,17 @@ func run(b *testing.B, f func(n int) (time.Duration, error)) time.Duration {
 	return d
 }
 
+// BenchmarkLoopStart: one op is one whole pull loop over a C function that
+// calls back once (calls: ctx.Calls over libc's bsearch of one element),
+// beside one whole iter.Pull of a one-element sequence (iter.Pull, next,
+// stop). The ratio, calls/iter.Pull, is what matters:
+//
+//	go test -run '^$' -bench LoopStart ./ctx
+func BenchmarkLoopStart(b *testing.B) {
+	b.Run("calls", func(b *testing.B) { b.ReportAllocs(); run(b, measure.LoopStart) })
+	b.Run("iter.Pull", func(b *testing.B) { b.ReportAllocs(); run(b, measure.LoopStartPull) })
+}
+
 // BenchmarkCgocall is the floor under go-driven: one runtime.cgocall of a
 // C function that returns at once (libc abs), no switch at all.
 func BenchmarkCgocall(b *testing.B) {

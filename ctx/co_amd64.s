@@ -1087,6 +1087,20 @@ TEXT ·goThreadBlock(SB), NOSPLIT|NOFRAME, $0-0
 	ADDQ	$8, SP
 	RET
 
+// makeFrame is func makeFrame(make, top, entry uintptr) uintptr, in Go's
+// ABI0: make(top, 0, entry), the machine layer's ck_make_context, called
+// on the goroutine's stack without a cgocall. makeContext is a leaf that
+// writes only the new context's frame below top and uses no stack of its
+// own beyond the return address (ctx_amd64.s); it clobbers AX and CX.
+TEXT ·makeFrame(SB), NOSPLIT, $0-32
+	MOVQ	top+8(FP), DI
+	XORL	SI, SI
+	MOVQ	entry+16(FP), DX
+	MOVQ	make+0(FP), AX
+	CALL	AX
+	MOVQ	AX, ret+24(FP)
+	RET
+
 // threadID is func threadID() uintptr, in Go's ABI0: the id of this
 // thread's block, or 0 when it has none. pthread_getspecific is a leaf
 // that only reads the thread's TLS; it runs inside this frame, on the

@@ -936,6 +936,18 @@ TEXT ·goThreadBlock(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
+// makeFrame is func makeFrame(make, top, entry uintptr) uintptr, in Go's
+// ABI0 (see co_amd64.s): makeContext is a leaf that writes only below top
+// and clobbers X0-X4; the frame keeps LR across the BL.
+TEXT ·makeFrame(SB), NOSPLIT, $16-32
+	MOVD	top+8(FP), R0
+	MOVD	ZR, R1
+	MOVD	entry+16(FP), R2
+	MOVD	make+0(FP), R9
+	BL	(R9)
+	MOVD	R0, ret+24(FP)
+	RET
+
 // threadID is func threadID() uintptr, in Go's ABI0 (see co_amd64.s):
 // pthread_getspecific runs inside this frame, with RSP moved to +0xf0
 // (Go's LR stays at +0, far below anything the leaf touches) and Go's RSP

@@ -74,6 +74,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -266,6 +267,13 @@ const waitArgs = 2
 //go:noescape
 func directResume(a *resumeArgs) int32
 
+// makeFrame calls the machine layer's ck_make_context, make, as
+// make(top, 0, entry) from the goroutine's stack (assembly): a leaf that
+// only writes the fresh context's frame below top, so it needs no cgocall.
+//
+//go:noescape
+func makeFrame(make, top, entry uintptr) uintptr
+
 // threadID returns the id of this thread's block (threadSerial), or 0
 // when the thread has none yet (assembly: pthread_getspecific only).
 func threadID() uintptr
@@ -376,9 +384,10 @@ type config struct {
 	trapping bool
 	direct   bool
 	roam     bool
-	fargs    []FloatArg
-	cancels  [NumYieldTags]uintptr
+	fargs    []FloatArg             // WithFloatArgs's list, copied (more than 8: NewCall fails)
+	cancels  *[NumYieldTags]uintptr // nil: CK_ECANCELED for every tag
 	err      error
+	owned    bool                                         // the caller always closes the coroutine (a Loop): no cleanup
 	check    func(ret uintptr, errno syscall.Errno) error // loops only (WithCheck)
 }
 
@@ -443,6 +452,12 @@ func WithCancelValue(tag int, v uintptr) Option {
 			c.err = fmt.Errorf("%w: WithCancelValue(%d, …) (0 to %d)", ErrYieldTag, tag, NumYieldTags-1)
 			return
 		}
+		if c.cancels == nil {
+			c.cancels = new([NumYieldTags]uintptr)
+			for i := range c.cancels {
+				c.cancels[i] = ckECanceledWord
+			}
+		}
 		c.cancels[tag] = v
 	}
 }
@@ -466,12 +481,14 @@ func Float32Arg(x float32) FloatArg { return FloatArg(math.Float32bits(x)) }
 // WithFloatArgs(Float64Arg(a), Float64Arg(b), Float64Arg(epsabs),
 // Float64Arg(epsrel))). At most eight: NewCall fails with ErrTooManyArgs
 // beyond. New ignores it.
-func WithFloatArgs(a ...FloatArg) Option { return func(c *config) { c.fargs = a } }
+func WithFloatArgs(a ...FloatArg) Option {
+	a = append([]FloatArg(nil), a...)
+	return func(c *config) { c.fargs = a }
+}
 
-var (
-	nextID  atomic.Uint64
-	nextGen atomic.Uintptr
-)
+// nextGen hands out generations: a new one for every coroutine, which
+// is also its number in its default name.
+var nextGen atomic.Uintptr
 
 // Coroutine is a stackful coroutine running native code. Its methods may
 // be called from several goroutines at once: a Resume or Close that races
@@ -479,7 +496,7 @@ var (
 type Coroutine struct {
 	co     *coro
 	gen    uintptr // generation bits of the status word
-	name   string
+	name   string  // WithName's, or "" for "coroutine #N", N = gen>>2
 	l      *life
 	direct bool // WithDirect: Resume calls directResume
 	pins   bool // Resume keeps the goroutine on the body's thread (not WithAnyThread, not a kernel task)
@@ -496,40 +513,57 @@ type life struct {
 	exported atomic.Bool // C() was taken: only Close frees the stack
 }
 
+// ownedShells recycles the Coroutine and life of coroutines that only
+// this package ever holds (a Loop's, config.owned): once closed, nothing
+// refers to them, and a loop's start then allocates neither.
+var ownedShells = sync.Pool{New: func() any {
+	o := new(struct {
+		Coroutine
+		l life
+	})
+	o.Coroutine.l = &o.l
+	return &o.Coroutine
+}}
+
+// recycle returns an owned coroutine's shell, closed, to ownedShells.
+func (c *Coroutine) recycle() { ownedShells.Put(c) }
+
 // New creates a suspended coroutine whose first Resume calls the C-ABI
 // function fn(co, arg) on a fresh stack.
 func New(fn, arg uintptr, opts ...Option) (*Coroutine, error) {
 	if fn == 0 {
 		return nil, ErrNilFunc
 	}
-	cfg := newConfig(opts)
-	if cfg.err != nil {
+	cfg := new(config)
+	if cfg.set(opts); cfg.err != nil {
 		return nil, cfg.err
 	}
-	return newCoroutine(fn, arg, &cfg)
+	return newCoroutine(fn, arg, cfg)
 }
 
-// newConfig applies opts to the defaults.
-func newConfig(opts []Option) config {
-	cfg := config{size: DefaultStackSize}
-	for i := range cfg.cancels {
-		cfg.cancels[i] = ckECanceledWord
-	}
+// set makes c the defaults with opts applied. (A config that options are
+// applied to is on the heap: it is a method's receiver so that the caller
+// chooses where, the Loop's own config for a loop.)
+func (c *config) set(opts []Option) {
+	*c = config{size: DefaultStackSize}
 	for _, o := range opts {
-		o(&cfg)
+		o(c)
 	}
-	return cfg
 }
 
 // ckECanceledWord is CK_ECANCELED as a register word.
 const ckECanceledWord = ^uintptr(-ckECanceled - 1)
 
 func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
-	c := &Coroutine{name: cfg.name, l: &life{}, direct: cfg.direct, pins: !cfg.roam && !cfg.trapping}
-	id := nextID.Add(1)
-	if c.name == "" {
-		c.name = "coroutine #" + strconv.FormatUint(id, 10)
+	var c *Coroutine
+	if cfg.owned {
+		c = ownedShells.Get().(*Coroutine)
+		*c.l = life{}
+		*c = Coroutine{l: c.l}
+	} else {
+		c = &Coroutine{l: &life{}}
 	}
+	c.name, c.direct, c.pins = cfg.name, cfg.direct, !cfg.roam && !cfg.trapping
 	l := c.l
 	if cfg.stack != nil {
 		if err := cfg.stack.acquire(); err != nil {
@@ -549,7 +583,8 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 	// The record sits at the very top of the stack, the overflow line
 	// below it; the first frame goes below that.
 	c.co = (*coro)(unsafe.Pointer(&s.mem[len(s.mem)-int(coroSize)]))
-	c.gen = nextGen.Add(1) << 2
+	id := nextGen.Add(1)
+	c.gen = id << 2
 	table := &api
 	if cfg.trapping {
 		table = &trapAPI
@@ -561,15 +596,23 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 		status:  c.gen | stSuspended,
 		stackLo: s.lo(),
 		stackHi: s.hi(),
-		cancels: cfg.cancels,
+	}
+	if cfg.cancels != nil {
+		c.co.cancels = *cfg.cancels
+	} else {
+		for i := range c.co.cancels {
+			c.co.cancels[i] = ckECanceledWord
+		}
 	}
 	if cfg.roam {
 		c.co.roam = 1
 	}
-	c.co.msg, c.co.msgLen = s.label(c.name)
-	c.co.ctx = uintptr(corokernel.MakeContext(c.co.msg, uintptr(s.Size()), coEntryFn))
+	c.co.msg, c.co.msgLen = s.label(c.name, uint64(id))
+	c.co.ctx = makeFrame(corokernel.MakeContextFn, c.co.msg, coEntryFn)
 	l.co, l.gen = c.co, c.gen
-	runtime.AddCleanup(c, (*life).collect, l)
+	if !cfg.owned {
+		runtime.AddCleanup(c, (*life).collect, l)
+	}
 	return c, nil
 }
 
@@ -710,8 +753,13 @@ func (c *Coroutine) Status() Status {
 	return Dead
 }
 
-// Name returns the coroutine's name.
-func (c *Coroutine) Name() string { return c.name }
+// Name returns the coroutine's name: WithName's, or "coroutine #N".
+func (c *Coroutine) Name() string {
+	if c.name == "" {
+		return "coroutine #" + strconv.FormatUint(uint64(c.gen>>2), 10)
+	}
+	return c.name
+}
 
 // C returns the coroutine's struct ck_coroutine, for C code that resumes
 // it through co->api->resume. It is valid until Close. Once C has taken

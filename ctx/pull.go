@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"syscall"
 	"unsafe"
 )
 
@@ -69,17 +73,21 @@ func (c *Coroutine) Tag() int { return int(c.co.tag) }
 // as a library's callback) to yield to the Go side. No C compiler is
 // needed: this is how any C library function runs on a coroutine.
 func NewCall(fn uintptr, args []uintptr, opts ...Option) (*Coroutine, error) {
-	if fn == 0 {
-		return nil, ErrNilFunc
-	}
-	cfg := newConfig(opts)
-	switch {
-	case cfg.err != nil:
+	cfg := new(config)
+	if cfg.set(opts); cfg.err != nil {
 		return nil, cfg.err
+	}
+	return newCall(fn, args, cfg)
+}
+
+func newCall(fn uintptr, args []uintptr, cfg *config) (*Coroutine, error) {
+	switch {
+	case fn == 0:
+		return nil, ErrNilFunc
 	case len(args) > 6, len(cfg.fargs) > 8:
 		return nil, ErrTooManyArgs
 	}
-	c, err := newCoroutine(entries[eCallBody], fn, &cfg)
+	c, err := newCoroutine(entries[eCallBody], fn, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,64 +98,333 @@ func NewCall(fn uintptr, args []uintptr, opts ...Option) (*Coroutine, error) {
 	return c, nil
 }
 
-// A Call is one call that C code running under Calls made of YieldFunc:
-// its arguments, and the answer the loop gives it. It is valid for one
-// iteration; the same Call is reused for the next.
+// A Call is one call that C code running in a pull loop made of a yield
+// function: its arguments, and the answer the loop gives it. It is valid
+// for one iteration, and the loop's next iteration reuses it. Once its
+// loop has ended every method panics with ErrCallExpired: the record it
+// reads lives on the coroutine's stack, which is gone by then.
+//
+// The accessors read arguments by position among the callback's integer
+// and pointer arguments (Arg, Int, Ptr, String, ...: 0 to 5) or among its
+// floating-point ones (Float64, Float32: 0 to 7), each counted in its own
+// kind, as the ABI passes them: for double f(double x, void *p), x is
+// Float64(0) and p is Ptr(0).
 type Call struct {
-	c      *Coroutine
+	co     *coro // nil once the loop has ended
 	answer uintptr
+	loop   *Loop
+}
+
+// ErrCallExpired is the panic value of a *Call used after its loop ended.
+var ErrCallExpired = errors.New("ctx: a *Call used after its loop ended (it is valid for one iteration)")
+
+// rec returns the record of the call's coroutine, or panics once the loop
+// has ended.
+func (k *Call) rec() *coro {
+	if k.co == nil {
+		panic(ErrCallExpired)
+	}
+	return k.co
 }
 
 // Tag returns the tag of the yield function called (see YieldFuncTag).
-func (k *Call) Tag() int { return int(k.c.co.tag) }
+func (k *Call) Tag() int { return int(k.rec().tag) }
 
-// Arg returns the i'th argument (0 to 5) of the call.
-func (k *Call) Arg(i int) uintptr { return k.c.co.args[i] }
+// Arg returns the i'th integer or pointer argument (0 to 5) of the call.
+func (k *Call) Arg(i int) uintptr { return k.rec().args[i] }
+
+// Int returns the i'th argument as a C long or ssize_t (on the 64-bit
+// platforms, also a Go int).
+func (k *Call) Int(i int) int { return int(k.rec().args[i]) }
+
+// Int32 returns the i'th argument as a C int: its register's low 32 bits,
+// sign-extended (the ABI leaves the upper half undefined).
+func (k *Call) Int32(i int) int32 { return int32(k.rec().args[i]) }
+
+// Int64 returns the i'th argument as an int64_t.
+func (k *Call) Int64(i int) int64 { return int64(k.rec().args[i]) }
+
+// Uint returns the i'th argument as a size_t or unsigned long.
+func (k *Call) Uint(i int) uint { return uint(k.rec().args[i]) }
+
+// Uint32 returns the i'th argument as a C unsigned int: its register's
+// low 32 bits.
+func (k *Call) Uint32(i int) uint32 { return uint32(k.rec().args[i]) }
 
 // Ptr returns the i'th argument of the call as a pointer: to C memory,
 // which the Go garbage collector does not know (a conversion of Arg in
 // the caller would make go vet flag it).
-func (k *Call) Ptr(i int) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&k.c.co.args[i]))
+func (k *Call) Ptr(i int) unsafe.Pointer { return word2ptr(k.rec().args[i]) }
+
+// Float64 returns the i'th floating-point argument (0 to 7) as a double.
+func (k *Call) Float64(i int) float64 { return math.Float64frombits(uint64(k.rec().fargs[i])) }
+
+// Float32 returns the i'th floating-point argument (0 to 7) as a float.
+func (k *Call) Float32(i int) float32 {
+	return math.Float32frombits(uint32(k.rec().fargs[i]))
 }
 
-// Return sets the value the callback returns to the C code (0 unless set).
-func (k *Call) Return(v uintptr) { k.answer = v }
+// String returns a Go copy of the NUL-terminated C string the i'th
+// argument points at ("" for NULL).
+func (k *Call) String(i int) string { return string(cbytes(k.rec().args[i])) }
 
-// Calls runs the C function fn(args...) on a new coroutine and yields each
-// call that fn, or a library it drives, makes of YieldFunc, in order.
-// The loop body answers a call with Return; the callback returns that
-// answer when the loop goes on. The sequence ends when fn returns.
+// StringBytes returns the NUL-terminated C string the i'th argument points
+// at, without its NUL and without a copy: valid only for this iteration,
+// and only while the C code keeps the string (nil for NULL).
+func (k *Call) StringBytes(i int) []byte { return cbytes(k.rec().args[i]) }
+
+// StringAt returns a Go copy of the j'th string of the array of C strings
+// (char **) the i'th argument points at ("" for a NULL entry), as in
+// sqlite3_exec's row callback: values StringAt(2, col), names
+// StringAt(3, col). j is not checked against the array's length, which
+// only the C code knows.
+func (k *Call) StringAt(i, j int) string {
+	p := k.rec().args[i]
+	if p == 0 {
+		return ""
+	}
+	return string(cbytes(*(*uintptr)(unsafe.Add(word2ptr(p), uintptr(j)*ptrSize))))
+}
+
+// Bytes returns the buffer of the C call's (pointer, length) argument
+// pair: the argument at ptr points at it and the one at n says how many
+// bytes it has (zlib's out(desc, buf, len) is Bytes(1, 2)). No copy: valid
+// only for this iteration, and only while the C code keeps the buffer.
+// A NULL pointer or a length of 0 gives nil; a length above 1 GiB panics,
+// since no C caller means that.
+func (k *Call) Bytes(ptr, n int) []byte {
+	co := k.rec()
+	p, l := co.args[ptr], co.args[n]
+	if p == 0 || l == 0 {
+		return nil
+	}
+	if l > maxBytes {
+		panic(fmt.Sprintf("ctx: Call.Bytes(%d, %d): a length of %d bytes", ptr, n, l))
+	}
+	return unsafe.Slice((*byte)(word2ptr(p)), int(l))
+}
+
+// maxBytes bounds Call.Bytes: a larger length is a misread argument.
+const maxBytes = 1 << 30
+
+// SetOut stores v in the word the i'th argument points at: an out
+// parameter of the callback, such as zlib's in(desc, &buf), which wants a
+// pointer to the next input there (SetOut(1, call.Lend(chunk))). A NULL
+// argument panics.
+func (k *Call) SetOut(i int, v uintptr) {
+	p := k.rec().args[i]
+	if p == 0 {
+		panic(fmt.Sprintf("ctx: Call.SetOut(%d, …) through a NULL pointer", i))
+	}
+	*(*uintptr)(word2ptr(p)) = v
+}
+
+// Lend is the loop's Lend: b stays where it is, and alive, until the loop
+// ends, so that C may keep its address across callbacks.
+func (k *Call) Lend(b []byte) uintptr {
+	k.rec()
+	return k.loop.Lend(b)
+}
+
+// Return sets the value the callback returns to the C code (0 unless set):
+// an integer or pointer word, in the C caller's integer result register
+// and also (as bits) in its floating-point one.
+func (k *Call) Return(v uintptr) { k.rec(); k.answer = v }
+
+// ReturnInt is Return for a callback that returns an int or a long: -1 is
+// ReturnInt(-1).
+func (k *Call) ReturnInt(v int) { k.rec(); k.answer = uintptr(v) }
+
+// ReturnFloat64 is Return for a callback that returns a double.
+func (k *Call) ReturnFloat64(v float64) { k.rec(); k.answer = uintptr(math.Float64bits(v)) }
+
+// ReturnFloat32 is Return for a callback that returns a float.
+func (k *Call) ReturnFloat32(v float32) { k.rec(); k.answer = uintptr(math.Float32bits(v)) }
+
+const ptrSize = unsafe.Sizeof(uintptr(0))
+
+// word2ptr converts a word that holds a C address (memory the Go garbage
+// collector does not manage) to a pointer, without the conversion that
+// go vet flags.
+func word2ptr(w uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&w)) }
+
+// cbytes returns the NUL-terminated C string at p, without its NUL and
+// without a copy (nil for NULL).
+func cbytes(p uintptr) []byte {
+	if p == 0 {
+		return nil
+	}
+	n := 0
+	for *(*byte)(unsafe.Add(word2ptr(p), n)) != 0 {
+		n++
+	}
+	return unsafe.Slice((*byte)(word2ptr(p)), n)
+}
+
+// A Loop is a C function run as a pull loop: each run of Calls runs
+// fn(args...) on a new coroutine, with the options given, and yields the
+// calls it makes of yield functions (YieldFunc, YieldFuncTag). After a
+// run, Result says what fn returned. A Loop may run many times, one run
+// at a time.
+//
+// While a run lasts, its goroutine stays on one OS thread (fn's frames
+// may hold thread-owned state: the library's locks, errno), and leaving
+// the loop early closes the coroutine, so that the pending callback
+// returns its cancel value (WithCancelValue) and fn can unwind.
+type Loop struct {
+	fn      uintptr
+	args    [6]uintptr
+	nargs   int
+	cfg     *config // loopDefaults without options
+	running atomic.Bool
+	runs    int // runs started: the first uses first, the others a new Call
+	first   Call
+	// fn's results in the last run, as callBody recorded them (Result)
+	returned         bool
+	ret, fret, errno uintptr
+	pins             runtime.Pinner
+}
+
+// loopDefaults is the config of every Loop made without options.
+var loopDefaults = config{size: DefaultStackSize, owned: true}
+
+// A Result is what a loop's C function returned, read on its thread the
+// moment it returned.
+type Result struct {
+	// Returned reports whether fn returned: false when the run was broken
+	// off (break, a panic), failed, or has not happened.
+	Returned bool
+	// Value is fn's integer or pointer result (int32(Value) for a C int).
+	Value uintptr
+	// Float is fn's double result (float32(Float) for a float is wrong:
+	// use Float32), meaningful only for a function that returns one.
+	Float float64
+	// Float32 is fn's float result, likewise.
+	Float32 float32
+	// Errno is errno as fn returned, on its thread: meaningful only where
+	// fn's result says it failed, as in C.
+	Errno syscall.Errno
+}
+
+// NewLoop returns the loop over fn(args...), with up to six integer or
+// pointer arguments and, with WithFloatArgs, up to eight floating-point
+// ones. The options are New's (WithStackSize, WithStack, WithName,
+// WithDirect, WithAnyThread, WithCancelValue, WithFloatArgs) and
+// WithCheck. Errors in them are yielded by the first run.
+func NewLoop(fn uintptr, args []uintptr, opts ...Option) *Loop {
+	l := &Loop{fn: fn, nargs: len(args), cfg: &loopDefaults}
+	if len(opts) > 0 {
+		l.cfg = new(config)
+		l.cfg.set(opts)
+		l.cfg.owned = true // the run closes its coroutine, always
+	}
+	copy(l.args[:], args)
+	return l
+}
+
+// WithCheck makes a loop end with an error when its C function's result
+// says it failed: once fn returns, check(ret, errno) runs, and a non-nil
+// error is the run's last iteration, (nil, err). For sqlite3_exec:
+//
+//	ctx.WithCheck(func(ret uintptr, _ syscall.Errno) error {
+//		if rc := int32(ret); rc != 0 { // SQLITE_OK
+//			return fmt.Errorf("sqlite3_exec: %s", sqlite3_errstr(rc))
+//		}
+//		return nil
+//	})
+//
+// New and NewCall ignore it.
+func WithCheck(check func(ret uintptr, errno syscall.Errno) error) Option {
+	return func(c *config) { c.check = check }
+}
+
+// ErrLoopRunning is yielded by a run of a Loop that is already running
+// (from another goroutine, or from inside its own loop body).
+var ErrLoopRunning = errors.New("ctx: the loop is already running")
+
+// Result returns what the C function returned in the loop's last run
+// (see Result); Returned is false while a run is in progress.
+func (l *Loop) Result() Result {
+	if !l.returned {
+		return Result{}
+	}
+	return Result{
+		Returned: true,
+		Value:    l.ret,
+		Float:    math.Float64frombits(uint64(l.fret)),
+		Float32:  math.Float32frombits(uint32(l.fret)),
+		Errno:    syscall.Errno(l.errno),
+	}
+}
+
+// Lend pins b where it is, alive, until the loop's current run ends (or,
+// before a run, the next run), and returns its address for C: for an
+// argument (a buffer or struct fn reads) or an out parameter a callback
+// fills (Call.SetOut). An empty b gives 0. C must not keep the address
+// past the run.
+func (l *Loop) Lend(b []byte) uintptr {
+	if len(b) == 0 {
+		return 0
+	}
+	l.pins.Pin(&b[0])
+	return uintptr(unsafe.Pointer(&b[0]))
+}
+
+// LendString is Lend of a NUL-terminated copy of s: a C string argument
+// (sqlite3_exec's SQL, say).
+func (l *Loop) LendString(s string) uintptr {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return l.Lend(b)
+}
+
+// Calls runs the loop once: fn(args...) on a new coroutine, each call of
+// a yield function one iteration, answered with Call.Return (or its typed
+// forms); the callback returns that answer when the loop goes on. The
+// sequence ends when fn returns (Result then has its result; with
+// WithCheck, a failure is one more (nil, err)).
 //
 // Breaking out of the loop (or a panic in it) closes the coroutine: the
-// pending YieldFunc call returns CK_ECANCELED, so that C code that checks
-// can stop its library and return (XML_StopParser, for instance); a body
-// that calls it again instead is abandoned, its stack freed. A failure to
-// make or resume the coroutine is yielded once, as (nil, err), and ends
-// the sequence.
+// pending yield function returns its cancel value, CK_ECANCELED (-125)
+// unless WithCancelValue set another for its tag, so that C code that
+// checks can stop its library and return; a body that calls back again
+// instead is abandoned, its stack freed. A failure to make or resume the
+// coroutine is yielded once, as (nil, err), and ends the sequence.
 //
 // Each iteration costs one Resume and allocates nothing.
-func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
-	return calls(fn, args, nil)
-}
-
-// DirectCalls is Calls with the coroutine in direct mode (WithDirect):
-// each iteration costs about 0.6 times as much, for C code that only computes
-// between its callbacks and never calls Go. Read WithDirect's contract
-// before choosing it.
-func DirectCalls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
-	return calls(fn, args, []Option{WithDirect()})
-}
-
-func calls(fn uintptr, args []uintptr, opts []Option) iter.Seq2[*Call, error] {
+func (l *Loop) Calls() iter.Seq2[*Call, error] {
 	return func(yield func(*Call, error) bool) {
-		c, err := NewCall(fn, args, opts...)
+		if !l.running.CompareAndSwap(false, true) {
+			yield(nil, ErrLoopRunning)
+			return
+		}
+		defer l.end()
+		l.returned = false
+		if l.cfg.err != nil {
+			yield(nil, l.cfg.err)
+			return
+		}
+		if l.nargs > 6 {
+			yield(nil, ErrTooManyArgs)
+			return
+		}
+		c, err := newCall(l.fn, l.args[:l.nargs], l.cfg)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		defer c.Close()
-		k := &Call{c: c}
+		// A Call is never reused across runs: one kept from an earlier run
+		// stays expired.
+		k := &l.first
+		if l.runs++; l.runs > 1 {
+			k = new(Call)
+		}
+		*k = Call{co: c.co, loop: l}
+		defer func() {
+			k.co = nil
+			c.Close()
+			c.recycle()
+		}()
 		for {
 			_, done, err := c.Resume(k.answer)
 			switch {
@@ -155,6 +432,13 @@ func calls(fn uintptr, args []uintptr, opts []Option) iter.Seq2[*Call, error] {
 				yield(nil, err)
 				return
 			case done:
+				co := c.co
+				l.returned, l.ret, l.fret, l.errno = true, co.value, co.fret, co.errno
+				if l.cfg.check != nil {
+					if err := l.cfg.check(l.ret, syscall.Errno(l.errno)); err != nil {
+						yield(nil, err)
+					}
+				}
 				return
 			}
 			k.answer = 0
@@ -163,4 +447,26 @@ func calls(fn uintptr, args []uintptr, opts []Option) iter.Seq2[*Call, error] {
 			}
 		}
 	}
+}
+
+// end ends a run: the buffers lent for it are unpinned.
+func (l *Loop) end() {
+	l.pins.Unpin()
+	l.running.Store(false)
+}
+
+// Calls runs the C function fn(args...) on a new coroutine and yields each
+// call that fn, or a library it drives, makes of a yield function, in
+// order: NewLoop(fn, args).Calls(), which says more. NewLoop takes options
+// and keeps fn's result.
+func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
+	return NewLoop(fn, args).Calls()
+}
+
+// DirectCalls is Calls with the coroutine in direct mode (WithDirect):
+// each iteration costs about 0.6 times as much, for C code that only computes
+// between its callbacks and never calls Go. Read WithDirect's contract
+// before choosing it.
+func DirectCalls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
+	return NewLoop(fn, args, WithDirect()).Calls()
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -51,6 +53,7 @@ type Stack struct {
 	size  int    // usable bytes
 	inUse bool
 	freed bool
+	hot   bool // in the pool with the pages its last body touched (see pool)
 }
 
 // GuardSize is the size of the PROT_NONE region below every stack: a
@@ -71,7 +74,14 @@ var (
 	pool struct {
 		sync.Mutex
 		free map[int][]*Stack
+		hot  int // how many pooled stacks are hot
 	}
+	sweepOnce sync.Once
+
+	// spare is one freed stack of DefaultStackSize kept outside the pool
+	// and its lock, hot, like the pool's hot stacks: one pull loop after
+	// another takes it and gives it back with one atomic swap each.
+	spare atomic.Pointer[Stack]
 
 	// maps counts the process's memory mappings against the limit: an
 	// estimate, others + ours, recounted from /proc/self/maps whenever it
@@ -98,6 +108,18 @@ const limboSize = 256
 // poolPerSize bounds how many freed stacks of one size are kept for reuse;
 // the rest are unmapped, so a burst of coroutines does not pin memory.
 const poolPerSize = 64
+
+// Up to hotStacks freed stacks of at most hotMaxSize bytes stay hot in the
+// pool: their pages are not given back when they are freed, but at the
+// next garbage collection (sweepHot), so that a program that runs one
+// short coroutine after another (a pull loop per call, say) does not pay a
+// madvise and the page faults after it every time: that is most of what a
+// loop costs to start. At most 2 MiB stays resident this way between two
+// collections.
+const (
+	hotStacks  = 8
+	hotMaxSize = 256 << 10
+)
 
 func init() {
 	if t, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
@@ -148,11 +170,21 @@ func NewStack(size int) (*Stack, error) {
 	}
 	size = (size + pageSize - 1) &^ (pageSize - 1)
 	installOverflowReporter()
+	if size == DefaultStackSize {
+		if s := spare.Swap(nil); s != nil {
+			s.freed = false
+			return s, nil
+		}
+	}
 
 	pool.Lock()
 	if l := pool.free[size]; len(l) > 0 {
 		s := l[len(l)-1]
 		pool.free[size] = l[:len(l)-1]
+		if s.hot {
+			s.hot = false
+			pool.hot--
+		}
 		pool.Unlock()
 		s.freed = false
 		return s, nil
@@ -199,9 +231,14 @@ func (s *Stack) Free() error {
 // pool marks the stack freed and keeps it for reuse, reporting false when
 // the pool for its size is full (the stack is then the caller's to unmap).
 // The pages a body touched are given back (MADV_DONTNEED), except the
-// top page, the record's, which the next New rewrites at once.
+// top page, the record's, which the next New rewrites at once: now, or
+// for a hot stack (hotStacks) at the next garbage collection.
 func (s *Stack) pool() bool {
 	s.freed = true
+	if s.size == DefaultStackSize && spare.CompareAndSwap(nil, s) {
+		sweepOnce.Do(armSweep)
+		return true
+	}
 	pool.Lock()
 	if pool.free == nil {
 		pool.free = make(map[int][]*Stack)
@@ -210,12 +247,71 @@ func (s *Stack) pool() bool {
 		pool.Unlock()
 		return false
 	}
+	if s.size <= hotMaxSize && pool.hot < hotStacks {
+		s.hot = true
+		pool.hot++
+		pool.free[s.size] = append(pool.free[s.size], s)
+		pool.Unlock()
+		sweepOnce.Do(armSweep)
+		return true
+	}
 	pool.Unlock()
-	unix.Madvise(s.mem[GuardSize:len(s.mem)-pageSize], unix.MADV_DONTNEED)
+	s.giveBack()
 	pool.Lock()
 	pool.free[s.size] = append(pool.free[s.size], s)
 	pool.Unlock()
 	return true
+}
+
+// giveBack returns the pages of the stack below its top page.
+func (s *Stack) giveBack() {
+	unix.Madvise(s.mem[GuardSize:len(s.mem)-pageSize], unix.MADV_DONTNEED)
+}
+
+// armSweep makes the next garbage collection run sweepHot, and the one
+// after it, and so on: a cleanup of an object nothing references runs
+// after each collection that finds it, and arms the next.
+func armSweep() {
+	runtime.AddCleanup(new(gcTick), func(int) { sweepHot(); armSweep() }, 0)
+}
+
+// gcTick is large enough not to share an allocation (the tiny allocator
+// packs smaller pointer-free objects), so its cleanup runs one collection
+// after it was made.
+type gcTick [16]byte
+
+// sweepHot gives back the pages of the hot stacks in the pool. They leave
+// the pool while it does (a stack handed out meanwhile would lose what its
+// body writes), and come back cold.
+func sweepHot() {
+	var hot []*Stack
+	if s := spare.Swap(nil); s != nil {
+		hot = append(hot, s)
+	}
+	pool.Lock()
+	for size, l := range pool.free {
+		keep := l[:0]
+		for _, s := range l {
+			if s.hot {
+				s.hot = false
+				hot = append(hot, s)
+			} else {
+				keep = append(keep, s)
+			}
+		}
+		clear(l[len(keep):])
+		pool.free[size] = keep
+	}
+	pool.hot = 0
+	pool.Unlock()
+	for _, s := range hot {
+		s.giveBack()
+	}
+	pool.Lock()
+	for _, s := range hot {
+		pool.free[s.size] = append(pool.free[s.size], s)
+	}
+	pool.Unlock()
 }
 
 // unmap gives the stack's mapping back to the system.
@@ -271,11 +367,20 @@ func (s *Stack) hi() uintptr   { return s.lo() + uintptr(s.size) }
 // label writes, just below the record at the top of the stack, the line
 // the overflow reporter prints if this coroutine hits the guard region,
 // and returns its address and length: the address is also the top of the
-// coroutine's first frame.
-func (s *Stack) label(name string) (msg, n uintptr) {
-	line := fmt.Sprintf("corokernel: stack overflow in %s: it hit the guard page below its %d-byte stack\n", name, s.size)
+// coroutine's first frame. The coroutine is name, or "coroutine #id"
+// when name is empty. (No fmt: this runs for every New.)
+func (s *Stack) label(name string, id uint64) (msg, n uintptr) {
+	var b [msgRoom]byte
+	line := append(b[:0], "corokernel: stack overflow in "...)
+	if name == "" {
+		line = strconv.AppendUint(append(line, "coroutine #"...), id, 10)
+	} else {
+		line = append(line, name...)
+	}
+	line = append(line, ": it hit the guard page below its "...)
+	line = append(strconv.AppendInt(line, int64(s.size), 10), "-byte stack\n"...)
 	if len(line) > msgRoom {
-		line = line[:msgRoom-1] + "\n"
+		line = append(line[:msgRoom-1], '\n')
 	}
 	at := len(s.mem) - int(coroSize) - msgRoom
 	copy(s.mem[at:], line)
