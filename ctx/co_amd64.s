@@ -250,6 +250,7 @@ bound:
 	TESTQ	$const_resumeCancel, R12
 	JZ	cancelSet
 	MOVQ	$const_ckECanceled, DX
+	MOVQ	$const_drainCalls, coro_drain(BX)
 	CMPQ	coro_inTrap(BX), $const_waitArgs
 	JNE	cancelSet
 	MOVQ	coro_tag(BX), CX
@@ -953,8 +954,10 @@ rswitch:
 // passes, the Go loop's answer, in RAX and in XMM0 (switchIn puts it in
 // both), so that a callback declared to return a double or a float gets
 // it too. On Close's cancel it returns the value WithCancelValue set for
-// its tag (CK_ECANCELED, -125, unless set), and with no coroutine running
-// on this thread's stack it returns CK_ENOTRUNNING (-4) at once.
+// its tag (CK_ECANCELED, -125, unless set), and so do the calls the body
+// makes while the cancel unwinds it (at most drainCalls, without
+// suspending); with no coroutine running on this thread's stack it
+// returns CK_ENOTRUNNING (-4) at once.
 //
 // It switches itself, as yield does, with its frame already popped: one
 // call below the body, so that each crossing of stacks costs one
@@ -1000,6 +1003,11 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	CMPQ	SP, coro_stackHi(DI)
 	JCC	yaNotRunning
 
+	// While Close's cancel unwinds the body, answer at once with the
+	// tag's cancel value, a bounded number of times (drainCalls).
+	CMPQ	coro_drain(DI), $0
+	JNE	yaDrain
+
 	// The arguments, the tag and the FP arguments into the record, which
 	// has them in the frame's order (co->args, co->tag, co->fargs:
 	// TestRecordLayout): 0x78 bytes, copied 16 at a time through the
@@ -1031,6 +1039,13 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 yaNotRunning:
 	ADDQ	$0x78, SP
 	MOVQ	$const_ckENotRunning, AX
+	RET
+yaDrain:
+	DECQ	coro_drain(DI)
+	MOVQ	0x30(SP), CX
+	MOVQ	coro_cancels(DI)(CX*8), AX
+	ADDQ	$0x78, SP
+	MOVQ	AX, X0
 	RET
 
 // callBody is the body of NewCall's coroutines:

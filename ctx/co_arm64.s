@@ -247,6 +247,8 @@ bound:
 	// and a yield function (waitArgs) the value set for its tag.
 	TBZ	$0, R24, cancelSet // resumeCancel is bit 0
 	MOVD	$const_ckECanceled, R2
+	MOVD	$const_drainCalls, R4
+	MOVD	R4, coro_drain(R19)
 	CMP	$const_waitArgs, R3
 	BNE	cancelSet
 	MOVD	coro_tag(R19), R4
@@ -815,7 +817,8 @@ rswitch:
 // does; the coroutine waits as a trap does (inTrap = waitArgs), so the
 // resume's word comes back as the result, in X0 and D0 (switchIn). On
 // Close's cancel the result is the value WithCancelValue set for the tag
-// (CK_ECANCELED unless set). With no coroutine running on this stack it
+// (CK_ECANCELED unless set), and so is that of the calls the body makes
+// while the cancel unwinds it (at most drainCalls, without suspending). With no coroutine running on this stack it
 // returns CK_ENOTRUNNING at once.
 //
 // Frame, in the record's order from +0 (co->args, co->tag, co->fargs), so
@@ -854,6 +857,11 @@ TEXT ·yieldArgs(SB), NOSPLIT|NOFRAME, $0-0
 	CMP	R3, R4
 	BHS	yaNotRunning
 
+	// While Close's cancel unwinds the body, answer at once with the
+	// tag's cancel value, a bounded number of times (drainCalls).
+	MOVD	coro_drain(R0), R3
+	CBNZ	R3, yaDrain
+
 	// The 0x78 bytes into the record (TestRecordLayout checks the order);
 	// pop the frame, LR back.
 	ADD	$coro_args, R0, R1
@@ -883,6 +891,16 @@ yaNotRunning:
 	MOVD	0x78(RSP), R30
 	ADD	$128, RSP
 	MOVD	$const_ckENotRunning, R0
+	RET
+yaDrain:
+	SUB	$1, R3
+	MOVD	R3, coro_drain(R0)
+	MOVD	0x30(RSP), R2
+	ADD	$coro_cancels, R0, R1
+	MOVD	(R1)(R2<<3), R0
+	MOVD	0x78(RSP), R30
+	ADD	$128, RSP
+	FMOVD	R0, F0
 	RET
 
 // callBody is the body of NewCall's coroutines (see co_amd64.s): it

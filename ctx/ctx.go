@@ -193,7 +193,7 @@ type coro struct {
 	pinned  uintptr // 1 while a Go Resume holds runtime.LockOSThread for this body
 	errno   uintptr // NewCall: errno, read on fn's thread as fn returned
 	fret    uintptr // NewCall: fn's floating-point result register (XMM0, D0)
-	_       uintptr // the record's size stays a multiple of 16
+	drain   uintptr // during Close's cancel: how many more yield-function calls return their cancel value at once
 }
 
 // threadBlock is the per-thread block, reached through a pthread key.
@@ -259,6 +259,14 @@ const (
 // resume's word is the function's result, and a cancel returns the value
 // set for its tag (WithCancelValue). A trap waits with 1.
 const waitArgs = 2
+
+// drainCalls is how many calls of yield functions a body may make while
+// Close's cancel unwinds it, each answered at once with its tag's cancel
+// value, before one more suspends it and it is abandoned: libraries call
+// back while they clean up (zlib's inflateBack flushes its window through
+// out() after in() said there is no more input), and a bound keeps one
+// that never stops from holding Close for ever.
+const drainCalls = 1 << 16
 
 // directResume is the WithDirect resume (assembly): goResume's work from
 // inside its own NOSPLIT frame on the goroutine's stack, no cgocall. It
@@ -788,28 +796,36 @@ func (c *Coroutine) C() unsafe.Pointer {
 // stays locked to its thread (runtime.LockOSThread; only it could undo
 // that).
 func (c *Coroutine) Close() error {
+	_, err := c.close()
+	return err
+}
+
+// close is Close, also reporting whether its cancel made the body return
+// (co->value, co->fret and co->errno then hold what a NewCall body's
+// function returned).
+func (c *Coroutine) close() (returned bool, err error) {
 	co := c.co
 	var state uintptr
 	for {
 		w := atomic.LoadUintptr(&co.status)
 		if w&^stMask != c.gen {
-			return ErrClosed
+			return false, ErrClosed
 		}
 		switch state = w & stMask; state {
 		case stRunning:
-			return ErrRunning
+			return false, ErrRunning
 		case stClosed:
-			return ErrClosed
+			return false, ErrClosed
 		}
 		if atomic.CompareAndSwapUintptr(&co.status, w, c.gen|stClosed) {
 			break
 		}
 	}
-	var err error
 	if state == stSuspended && co.started != 0 {
 		a := resumeArgs{co: uintptr(unsafe.Pointer(co)), expect: c.gen | stClosed, flags: resumeCancel}
 		switch r := cgocall(goResumeFn, unsafe.Pointer(&a)); r {
 		case ckOK, ckDone:
+			returned = r == ckDone
 			storeRelease(&co.status, c.gen|stClosed)
 			c.unpin(true)
 		case ckEThread:
@@ -820,7 +836,7 @@ func (c *Coroutine) Close() error {
 	}
 	c.l.closed.Store(true)
 	c.l.release()
-	return err
+	return returned, err
 }
 
 // release gives the stack back: to the pool, with its pages returned to

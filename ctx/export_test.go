@@ -1,6 +1,25 @@
 package ctx
 
+import "unsafe"
+
 // FPState returns this thread's floating-point control state in the
 // context frame's layout (fpState): on amd64 MXCSR without its status
 // flags | the x87 control word << 32, on arm64 FPCR.
 func FPState() uintptr { return uintptr(fpState()) }
+
+// FreshStack maps a stack that no body has used, bypassing the pool: all
+// its pages read zero, so StackUsed can tell what a body touched.
+func FreshStack(size int) (*Stack, error) { return mapStack(size) }
+
+// StackUsed returns how many bytes of s, counted down from its top, lie
+// above its lowest non-zero word: what bodies run on it have used, the
+// record at the top included.
+func StackUsed(s *Stack) int {
+	m := s.mem[GuardSize:]
+	for i := 0; i < len(m); i += 8 {
+		if *(*uint64)(unsafe.Pointer(&m[i])) != 0 {
+			return len(m) - i
+		}
+	}
+	return 0
+}

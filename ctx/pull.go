@@ -219,11 +219,13 @@ func (k *Call) SetOut(i int, v uintptr) {
 	*(*uintptr)(word2ptr(p)) = v
 }
 
-// Lend is the loop's Lend: b stays where it is, and alive, until the loop
-// ends, so that C may keep its address across callbacks.
+// Lend pins b where it is, alive, until the loop's run ends, and returns
+// its address for the C code, which may keep it across callbacks: for an
+// out parameter such as zlib's in(desc, &buf) (SetOut(1, Lend(chunk))).
+// An empty b gives 0. b must not hold Go pointers.
 func (k *Call) Lend(b []byte) uintptr {
 	k.rec()
-	return k.loop.Lend(b)
+	return k.loop.pins.Bytes(b)
 }
 
 // Return sets the value the callback returns to the C code (0 unless set):
@@ -280,9 +282,9 @@ type Loop struct {
 	runs    int // runs started: the first uses first, the others a new Call
 	first   Call
 	// fn's results in the last run, as callBody recorded them (Result)
-	returned         bool
-	ret, fret, errno uintptr
-	pins             runtime.Pinner
+	returned, canceled bool
+	ret, fret, errno   uintptr
+	pins               Pins // Call.Lend's, until the run ends
 }
 
 // loopDefaults is the config of every Loop made without options.
@@ -291,9 +293,15 @@ var loopDefaults = config{size: DefaultStackSize, owned: true}
 // A Result is what a loop's C function returned, read on its thread the
 // moment it returned.
 type Result struct {
-	// Returned reports whether fn returned: false when the run was broken
-	// off (break, a panic), failed, or has not happened.
+	// Returned reports whether fn returned: false when the run failed, has
+	// not happened, or was broken off (break, a panic) and fn did not
+	// return after its callback's cancel value.
 	Returned bool
+	// Canceled reports that the run was broken off and fn returned after
+	// its pending callback returned the cancel value (WithCancelValue):
+	// Value is then its status for that (sqlite3_exec's SQLITE_ABORT,
+	// inflateBack's Z_BUF_ERROR).
+	Canceled bool
 	// Value is fn's integer or pointer result (int32(Value) for a C int).
 	Value uintptr
 	// Float is fn's double result (float32(Float) for a float is wrong:
@@ -350,6 +358,7 @@ func (l *Loop) Result() Result {
 	}
 	return Result{
 		Returned: true,
+		Canceled: l.canceled,
 		Value:    l.ret,
 		Float:    math.Float64frombits(uint64(l.fret)),
 		Float32:  math.Float32frombits(uint32(l.fret)),
@@ -357,26 +366,48 @@ func (l *Loop) Result() Result {
 	}
 }
 
-// Lend pins b where it is, alive, until the loop's current run ends (or,
-// before a run, the next run), and returns its address for C: for an
-// argument (a buffer or struct fn reads) or an out parameter a callback
-// fills (Call.SetOut). An empty b gives 0. C must not keep the address
-// past the run.
-func (l *Loop) Lend(b []byte) uintptr {
+// Pins hands Go memory to C code: each method pins its argument where it
+// is, alive, and returns its address as a word for C (an argument of
+// NewLoop or NewCall, a struct field, an out parameter), until Unpin. The
+// memory must not hold Go pointers. The zero Pins is ready to use; use
+// one from one goroutine at a time.
+//
+//	var pins ctx.Pins
+//	defer pins.Unpin()
+//	sql := pins.String("select a, b from t")
+//	loop := ctx.NewLoop(sqlite3_exec, []uintptr{db, sql, ctx.YieldFunc(), 0, 0})
+type Pins struct{ p runtime.Pinner }
+
+// Bytes pins b and returns its address (0 for an empty b).
+func (p *Pins) Bytes(b []byte) uintptr {
 	if len(b) == 0 {
 		return 0
 	}
-	l.pins.Pin(&b[0])
+	p.p.Pin(&b[0])
 	return uintptr(unsafe.Pointer(&b[0]))
 }
 
-// LendString is Lend of a NUL-terminated copy of s: a C string argument
-// (sqlite3_exec's SQL, say).
-func (l *Loop) LendString(s string) uintptr {
+// String pins a NUL-terminated copy of s and returns its address: a C
+// string.
+func (p *Pins) String(s string) uintptr {
 	b := make([]byte, len(s)+1)
 	copy(b, s)
-	return l.Lend(b)
+	return p.Bytes(b)
 }
+
+// Words pins w and returns its address (0 for an empty w): a small C
+// struct of pointer-sized fields, such as GSL's gsl_function {function,
+// params}, or room for out parameters (a double is math.Float64bits).
+func (p *Pins) Words(w []uintptr) uintptr {
+	if len(w) == 0 {
+		return 0
+	}
+	p.p.Pin(&w[0])
+	return uintptr(unsafe.Pointer(&w[0]))
+}
+
+// Unpin releases everything pinned: C must no longer use the addresses.
+func (p *Pins) Unpin() { p.p.Unpin() }
 
 // Calls runs the loop once: fn(args...) on a new coroutine, each call of
 // a yield function one iteration, answered with Call.Return (or its typed
@@ -386,10 +417,14 @@ func (l *Loop) LendString(s string) uintptr {
 //
 // Breaking out of the loop (or a panic in it) closes the coroutine: the
 // pending yield function returns its cancel value, CK_ECANCELED (-125)
-// unless WithCancelValue set another for its tag, so that C code that
-// checks can stop its library and return; a body that calls back again
-// instead is abandoned, its stack freed. A failure to make or resume the
-// coroutine is yielded once, as (nil, err), and ends the sequence.
+// unless WithCancelValue set another for its tag, so that the library
+// stops and fn returns (Result then says so, with Canceled set). Calls of
+// yield functions that the library makes while it unwinds (zlib flushes
+// its output after in() said there is no more input) return their cancel
+// values at once, without an iteration; after 65,536 of them the body is
+// abandoned where it stands and its stack freed. A failure to make or
+// resume the coroutine is yielded once, as (nil, err), and ends the
+// sequence.
 //
 // Each iteration costs one Resume and allocates nothing.
 func (l *Loop) Calls() iter.Seq2[*Call, error] {
@@ -399,7 +434,7 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 			return
 		}
 		defer l.end()
-		l.returned = false
+		l.returned, l.canceled = false, false
 		if l.cfg.err != nil {
 			yield(nil, l.cfg.err)
 			return
@@ -422,7 +457,10 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 		*k = Call{co: c.co, loop: l}
 		defer func() {
 			k.co = nil
-			c.Close()
+			if returned, _ := c.close(); returned {
+				l.record(c.co)
+				l.canceled = true
+			}
 			c.recycle()
 		}()
 		for {
@@ -432,8 +470,7 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 				yield(nil, err)
 				return
 			case done:
-				co := c.co
-				l.returned, l.ret, l.fret, l.errno = true, co.value, co.fret, co.errno
+				l.record(c.co)
 				if l.cfg.check != nil {
 					if err := l.cfg.check(l.ret, syscall.Errno(l.errno)); err != nil {
 						yield(nil, err)
@@ -449,7 +486,12 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 	}
 }
 
-// end ends a run: the buffers lent for it are unpinned.
+// record keeps fn's results, which callBody left in the record.
+func (l *Loop) record(co *coro) {
+	l.returned, l.ret, l.fret, l.errno = true, co.value, co.fret, co.errno
+}
+
+// end ends a run: the buffers lent in it are unpinned.
 func (l *Loop) end() {
 	l.pins.Unpin()
 	l.running.Store(false)

@@ -191,6 +191,11 @@ func NewStack(size int) (*Stack, error) {
 	}
 	pool.Unlock()
 
+	return mapStack(size)
+}
+
+// mapStack maps a new stack of size bytes, a whole number of pages.
+func mapStack(size int) (*Stack, error) {
 	if err := reserveMaps(); err != nil {
 		return nil, err
 	}
