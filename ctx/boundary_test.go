@@ -311,6 +311,8 @@ func TestGuardPageOnCThread(t *testing.T) {
 // TestExportedNotCollected: a coroutine whose C() was taken keeps its
 // stack after the Go handle is dropped; C resumes it where it stopped.
 func TestExportedNotCollected(t *testing.T) {
+	runtime.LockOSThread() // the body is bound to the thread it ran on; the sleeps below would move us
+	defer runtime.UnlockOSThread()
 	c, err := ctx.New(cabi.Count, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package ctx_test
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +30,8 @@ func rss(t testing.TB) int64 {
 // warm-up stays within a bound: stacks are pooled or unmapped, never
 // leaked. In -short mode (the arm64 run under emulation) 100,000.
 func TestChurn(t *testing.T) {
+	runtime.LockOSThread() // 1000 suspended bodies, bound to this thread
+	defer runtime.UnlockOSThread()
 	total, live := 1_000_000, 1000
 	if testing.Short() {
 		total = 100_000

@@ -1171,3 +1171,9 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVQ	$·goThreadBlock(SB), AX
 	MOVQ	AX, (const_eGoThreadBlock*8)(DI)
 	RET
+
+// callerFP is func callerFP() uintptr, in Go's ABI0: the frame pointer of
+// the Go function that calls it (a frameless function leaves BP alone).
+TEXT ·callerFP(SB), NOSPLIT, $0-8
+	MOVQ	BP, ret+0(FP)
+	RET

@@ -1020,3 +1020,9 @@ TEXT ·addrs(SB), NOSPLIT, $0-8
 	MOVD	$·goThreadBlock(SB), R1
 	MOVD	R1, (const_eGoThreadBlock*8)(R0)
 	RET
+
+// callerFP is func callerFP() uintptr, in Go's ABI0: the frame pointer of
+// the Go function that calls it (a frameless function leaves R29 alone).
+TEXT ·callerFP(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD	R29, ret+0(FP)
+	RET

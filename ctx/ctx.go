@@ -119,11 +119,11 @@ var (
 	// ErrThread is Resume's error when the coroutine's body is suspended
 	// on another OS thread than the caller's: its C frames may hold that
 	// thread's state (a mutex it locked, thread-local storage, errno), so
-	// it is never moved. Resume it from the goroutine that started it
-	// (which Resume keeps on that thread), or make it WithAnyThread. Close
-	// on another thread gets it too, after closing the coroutine without
-	// running its body (see Close).
-	ErrThread = errors.New("ctx: the coroutine's body is suspended on another OS thread: resume it from the goroutine that started it, or make it WithAnyThread")
+	// it is never moved. Keep the resuming goroutine on one thread
+	// (runtime.LockOSThread; pull loops do it themselves), or make the
+	// coroutine WithAnyThread. Close on another thread gets it too, after
+	// closing the coroutine without running its body (see Close).
+	ErrThread = errors.New("ctx: the coroutine's body is suspended on another OS thread: keep the goroutine that resumes it on one thread (runtime.LockOSThread), or make it WithAnyThread")
 )
 
 // The low two bits of a record's status word are the state; the rest is
@@ -190,10 +190,12 @@ type coro struct {
 	cancels [NumYieldTags]uintptr
 	thread  uintptr // the id of the thread block the body is bound to; 0 while unbound
 	roam    uintptr // 1: WithAnyThread, never bound to a thread
-	pinned  uintptr // 1 while a Go Resume holds runtime.LockOSThread for this body
 	errno   uintptr // NewCall: errno, read on fn's thread as fn returned
+	_       uintptr // the record's size stays a multiple of 16
 	fret    uintptr // NewCall: fn's floating-point result register (XMM0, D0)
 	drain   uintptr // during Close's cancel: how many more yield-function calls return their cancel value at once
+	name    uintptr // the coroutine's name, inside the overflow line (msg), for the fault report
+	nameLen uintptr
 }
 
 // threadBlock is the per-thread block, reached through a pthread key.
@@ -436,9 +438,9 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 // go through cgocall. Kernel tasks and Ring ignore the option.
 func WithDirect() Option { return func(c *config) { c.direct = true } }
 
-// WithAnyThread lets the coroutine's body be resumed on any OS thread:
-// Resume does not keep the goroutine on one (runtime.LockOSThread), and a
-// resume from another thread is not refused. Only for bodies that hold no
+// WithAnyThread lets the coroutine's body be resumed on any OS thread: a
+// resume from another thread than the last is not refused, and a pull
+// loop does not keep its goroutine on one. Only for bodies that hold no
 // thread-owned state across a yield: no mutex locked (pthread mutexes
 // belong to the thread that locked them), no thread-local storage, no
 // errno read after a yield. Without it a body is bound to the thread its
@@ -507,7 +509,6 @@ type Coroutine struct {
 	name   string  // WithName's, or "" for "coroutine #N", N = gen>>2
 	l      *life
 	direct bool // WithDirect: Resume calls directResume
-	pins   bool // Resume keeps the goroutine on the body's thread (not WithAnyThread, not a kernel task)
 }
 
 // life is what the garbage collector's cleanup of a Coroutine needs; it
@@ -571,7 +572,7 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 	} else {
 		c = &Coroutine{l: &life{}}
 	}
-	c.name, c.direct, c.pins = cfg.name, cfg.direct, !cfg.roam && !cfg.trapping
+	c.name, c.direct = cfg.name, cfg.direct
 	l := c.l
 	if cfg.stack != nil {
 		if err := cfg.stack.acquire(); err != nil {
@@ -615,7 +616,7 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 	if cfg.roam {
 		c.co.roam = 1
 	}
-	c.co.msg, c.co.msgLen = s.label(c.name, uint64(id))
+	c.co.msg, c.co.msgLen, c.co.name, c.co.nameLen = s.label(c.name, uint64(id))
 	c.co.ctx = makeFrame(corokernel.MakeContextFn, c.co.msg, coEntryFn)
 	l.co, l.gen = c.co, c.gen
 	if !cfg.owned {
@@ -637,32 +638,6 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 	if c.l.closed.Load() {
 		return 0, false, ErrClosed
 	}
-	if c.pins && c.co.pinned == 0 {
-		return c.resumePinning(in)
-	}
-	return c.resume(in)
-}
-
-// resumePinning is the Resume that binds the body to this goroutine's
-// thread: it locks the goroutine to the thread first (so that nothing
-// moves it between the resume and the lock), keeps the lock if the body
-// is left suspended with frames on this thread, and drops it otherwise.
-// Only code on the body's thread changes co.pinned: while the lock is
-// held that thread runs no other goroutine, and a resume from elsewhere
-// is refused before it touches the record.
-func (c *Coroutine) resumePinning(in uintptr) (out uintptr, done bool, err error) {
-	runtime.LockOSThread()
-	out, done, err = c.resume(in)
-	if err == nil && !done && c.co.pinned == 0 {
-		c.co.pinned = 1
-		return out, done, err
-	}
-	runtime.UnlockOSThread()
-	return out, done, err
-}
-
-// resume is Resume's switch, for a coroutine that is pinned or need not be.
-func (c *Coroutine) resume(in uintptr) (out uintptr, done bool, err error) {
 	co := c.co
 	a := resumeArgs{co: uintptr(unsafe.Pointer(co)), in: in, expect: c.gen | stSuspended}
 	if c.direct {
@@ -679,10 +654,8 @@ func (c *Coroutine) resume(in uintptr) (out uintptr, done bool, err error) {
 		case ckOK:
 			return a.out, false, nil
 		case ckDone:
-			c.unpin(true)
 			return a.out, true, nil
 		case ckERefused:
-			c.unpin(true)
 			return 0, false, ErrRefused
 		}
 		return 0, false, c.codeErr(r)
@@ -697,27 +670,13 @@ func (c *Coroutine) resume(in uintptr) (out uintptr, done bool, err error) {
 		return out, false, nil
 	case ckDone:
 		out = co.value
-		c.unpin(true)
 		storeRelease(&co.status, c.gen|stDead)
 		return out, true, nil
 	}
 	return 0, false, c.codeErr(r)
 }
 
-// unpin drops the thread lock a Resume took for the body (resumePinning),
-// once the body holds no frames: it returned, was abandoned, or is
-// closed. here says the caller knows it runs on the body's thread; if not,
-// it checks, and leaves the lock alone on another thread (only the locked
-// goroutine can drop it, and that goroutine is the only one that runs on
-// the body's thread).
-func (c *Coroutine) unpin(here bool) {
-	co := c.co
-	if co.pinned == 0 || (!here && threadID() != co.thread) {
-		return
-	}
-	co.pinned = 0
-	runtime.UnlockOSThread()
-} // ResumePtr is Resume for a body that yields or returns a pointer (to C
+// ResumePtr is Resume for a body that yields or returns a pointer (to C
 // memory: the Go garbage collector does not know it): out converted to
 // unsafe.Pointer, which a conversion of Resume's uintptr in the caller
 // would make go vet flag.
@@ -730,7 +689,6 @@ func (c *Coroutine) ResumePtr(in uintptr) (out unsafe.Pointer, done bool, err er
 func (c *Coroutine) codeErr(r int32) error {
 	switch r {
 	case ckEDead:
-		c.unpin(false) // a Go callback's panic abandoned a pinned body
 		return ErrDead
 	case ckERunning:
 		return ErrRunning
@@ -788,13 +746,10 @@ func (c *Coroutine) C() unsafe.Pointer {
 // run. Closing a running coroutine returns ErrRunning, closing twice
 // ErrClosed.
 //
-// Close on another OS thread than the one the body is suspended on (from
-// another goroutine than the one that resumed it) cannot run the body
-// there: it closes the coroutine all the same, abandoning the body
-// without its cancel, frees the stack, and returns ErrThread. Whatever the
-// body held (a lock, memory) stays held, and the goroutine that resumed it
-// stays locked to its thread (runtime.LockOSThread; only it could undo
-// that).
+// Close on another OS thread than the one the body is suspended on cannot
+// run the body there: it closes the coroutine all the same, abandoning the
+// body without its cancel, frees the stack, and returns ErrThread.
+// Whatever the body held (a lock, memory) stays held.
 func (c *Coroutine) Close() error {
 	_, err := c.close()
 	return err
@@ -827,12 +782,9 @@ func (c *Coroutine) close() (returned bool, err error) {
 		case ckOK, ckDone:
 			returned = r == ckDone
 			storeRelease(&co.status, c.gen|stClosed)
-			c.unpin(true)
 		case ckEThread:
 			err = ErrThread
 		}
-	} else {
-		c.unpin(false)
 	}
 	c.l.closed.Store(true)
 	c.l.release()

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -249,5 +250,131 @@ func TestDirectUnderSignals(t *testing.T) {
 	}
 	if !bytes.Contains(raw, []byte("_ExternalCode")) {
 		t.Error("the CPU profile has no sample in the direct bodies (_ExternalCode)")
+	}
+}
+
+// TestFaultReport: a fault in native code on a coroutine's stack names the
+// signal, the address and the coroutine before the process ends, in
+// ordinary and in direct mode alike (the Go runtime cannot unwind a direct
+// body's frames, so there the handler ends the process itself): a call of
+// address 16 and a store through NULL.
+func TestFaultReport(t *testing.T) {
+	memset := libcSym("memset")
+	for _, c := range []struct {
+		name string
+		fn   uintptr
+		args []uintptr
+		opts []ctx.Option
+		want string
+	}{
+		{"WildCall", 16, nil, nil, "corokernel: SIGSEGV at address 0x0000000000000010 in wild\n"},
+		{"WildCallDirect", 16, nil, []ctx.Option{ctx.WithDirect()}, "corokernel: SIGSEGV at address 0x0000000000000010 in wild (direct mode)\n"},
+		{"NullStore", memset, []uintptr{0, 0, 8}, nil, "corokernel: SIGSEGV at address 0x0000000000000000 in wild\n"},
+		{"NullStoreDirect", memset, []uintptr{0, 0, 8}, []ctx.Option{ctx.WithDirect()}, "corokernel: SIGSEGV at address 0x0000000000000000 in wild (direct mode)\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			overflows(t, "TestFaultReport/"+c.name, func() {
+				co, err := ctx.NewCall(c.fn, c.args, append(c.opts, ctx.WithName("wild"))...)
+				if err != nil {
+					panic(err)
+				}
+				co.Resume(0) // a thread block first, so that even the first resume is direct
+				co2, _ := ctx.NewCall(c.fn, c.args, append(c.opts, ctx.WithName("wild"))...)
+				co2.Resume(0)
+			}, c.want)
+		})
+	}
+}
+
+// TestDirectEINTR: the runtime's preemption signal (SIGURG) reaches a
+// direct body, which is running as far as the runtime knows, so a system
+// call that signals interrupt returns EINTR there (nanosleep under a GC
+// loop, which preempts every running goroutine); an ordinary body's
+// goroutine is in a system call, which the runtime never signals, and it
+// sleeps in full. Both are documented (WithDirect); the test checks the
+// ordinary body always, and that the direct one either slept or failed
+// with EINTR and nothing worse.
+func TestDirectEINTR(t *testing.T) {
+	nanosleep := libcSym("nanosleep")
+	var done atomic.Bool
+	go func() {
+		for !done.Load() {
+			runtime.GC()
+		}
+	}()
+	defer done.Store(true)
+	ts := []int64{0, 100_000_000} // struct timespec: 100 ms
+	var pins ctx.Pins
+	defer pins.Unpin()
+	req := pins.Words([]uintptr{uintptr(ts[0]), uintptr(ts[1])})
+	for _, direct := range []bool{false, true} {
+		var opts []ctx.Option
+		if direct {
+			opts = append(opts, ctx.WithDirect())
+		}
+		loop := ctx.NewLoop(nanosleep, []uintptr{req, 0}, opts...)
+		start := time.Now()
+		for _, err := range loop.Calls() {
+			t.Fatal(err)
+		}
+		slept, r := time.Since(start), loop.Result()
+		t.Logf("direct %v: nanosleep = %d, errno %v, after %v", direct, int32(r.Value), r.Errno, slept)
+		switch {
+		case !r.Returned:
+			t.Fatalf("direct %v: nanosleep did not return: %+v", direct, r)
+		case !direct && (r.Value != 0 || slept < 100*time.Millisecond):
+			t.Errorf("ordinary body: nanosleep = %d (%v) after %v; want 0 after 100ms", int32(r.Value), r.Errno, slept)
+		case direct && r.Value != 0 && (int32(r.Value) != -1 || r.Errno != syscall.EINTR):
+			t.Errorf("direct body: nanosleep = %d, errno %v; want 0, or -1 with EINTR", int32(r.Value), r.Errno)
+		}
+	}
+}
+
+// TestDirectFirstResumeRefuses: on a thread that has never run a
+// coroutine, a direct body's Go callback is refused on the first resume
+// too (it used to go through cgocall there, and the callback ran).
+func TestDirectFirstResumeRefuses(t *testing.T) {
+	var ran atomic.Int64
+	cb, err := ctx.NewCallback(func(a, b *int32) int { ran.Add(1); return cmp.Compare(*a, *b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	qsort := libcSym("qsort")
+	fresh := 0
+	for range 50 {
+		res := make(chan error, 1)
+		go func() {
+			// A goroutine that ends locked takes its thread with it, so
+			// the next ones get new threads.
+			runtime.LockOSThread()
+			if !ctx.ThreadIsFresh() {
+				res <- nil
+				return
+			}
+			xs := []int32{2, 1}
+			var pins ctx.Pins
+			defer pins.Unpin()
+			c, err := ctx.NewCall(qsort, []uintptr{pins.Words([]uintptr{uintptr(xs[0]) | uintptr(xs[1])<<32}), 2, 4, cb}, ctx.WithDirect())
+			if err != nil {
+				res <- err
+				return
+			}
+			defer c.Close()
+			_, _, err = c.Resume(0)
+			res <- fmt.Errorf("fresh: %w", err)
+		}()
+		switch err := <-res; {
+		case err == nil:
+		case !errors.Is(err, ctx.ErrRefused):
+			t.Fatalf("a direct body's callback on a thread's first resume: %v, want ErrRefused", err)
+		default:
+			fresh++
+		}
+	}
+	if fresh == 0 {
+		t.Skip("no thread without a coroutine behind it came up")
+	}
+	if ran.Load() != 0 {
+		t.Fatalf("the callback ran %d times on %d fresh threads", ran.Load(), fresh)
 	}
 }

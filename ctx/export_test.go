@@ -23,3 +23,11 @@ func StackUsed(s *Stack) int {
 	}
 	return 0
 }
+
+// ThreadIsFresh reports whether this thread has no thread block yet: no
+// coroutine has run on it.
+func ThreadIsFresh() bool { return threadID() == 0 }
+
+// CoroDetection reports whether inGoCoroutine was calibrated, and what it
+// says for the calling goroutine.
+func CoroDetection() (calibrated, inCoro bool) { return coroReturnPC != 0, inGoCoroutine() }

@@ -111,6 +111,10 @@ func TestInvertedQsort(t *testing.T) {
 // their stacks while a CPU profile samples and a storm of SIGURG (the
 // runtime's preemption signal) hits the process.
 func TestProfileAndSignals(t *testing.T) {
+	// The resumes below keep their goroutine on one thread, as a body
+	// bound to its thread needs (the storm of SIGURG preempts it often).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var prof bytes.Buffer
 	if err := pprof.StartCPUProfile(&prof); err != nil {
 		t.Fatal(err)

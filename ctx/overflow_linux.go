@@ -8,13 +8,25 @@ import (
 )
 
 // The overflow reporter: a SIGSEGV handler installed with libc sigaction
-// in front of the Go runtime's. When the faulting address lies in the guard
-// page of the coroutine running on the faulting thread, it writes that
-// stack's header line to fd 2 (overflow_linux_*.s). In every case it then
-// jumps to the Go runtime's handler with the same arguments, which reports
-// the fault and ends the process as before: a guard page hit in native code
-// cannot be recovered. Go's own faults (nil dereferences in Go code) pass
-// through untouched and still become panics.
+// in front of the Go runtime's (overflow_linux_*.s). When the fault comes
+// from native code on the stack of the coroutine running on the faulting
+// thread (its stack pointer lies in that stack or its guard region), it
+// writes a line to fd 2 first: the stack's overflow line when the faulting
+// address lies in the guard region, otherwise
+//
+//	corokernel: SIGSEGV at address 0x0000000000000010 in NAME
+//
+// Then it jumps to the Go runtime's handler with the same arguments, which
+// reports the fault and ends the process as before: a fault in native code
+// cannot be recovered. Go's own faults (nil dereferences in Go code, on
+// goroutine stacks) pass through untouched and still become panics.
+//
+// Under a direct resume (WithDirect) the goroutine is running, not in a
+// system call, so the Go runtime would take a fault in the body for one
+// of its own, try to unwind the C frames as Go frames and fail with a
+// traceback error that names neither the signal nor the coroutine. There
+// the handler adds " (direct mode)" to the line and ends the process
+// itself, with status 2, as the runtime does for a fault in C code.
 
 // sigactionT is glibc's struct sigaction, the same on amd64 and arm64.
 type sigactionT struct {
@@ -32,6 +44,15 @@ const (
 	saRestart  = 0x10000000
 	sigDefault = 0
 	sigIgnore  = 1
+)
+
+// The pieces of the fault report, which the handler writes with write(2).
+var (
+	faultPrefix = "corokernel: SIGSEGV at address 0x"
+	faultIn     = " in "
+	faultDirect = " (direct mode)\n"
+	faultEnd    = "\n"
+	hexDigits   = "0123456789abcdef"
 )
 
 var (

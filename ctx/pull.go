@@ -269,10 +269,18 @@ func cbytes(p uintptr) []byte {
 // run, Result says what fn returned. A Loop may run many times, one run
 // at a time.
 //
-// While a run lasts, its goroutine stays on one OS thread (fn's frames
-// may hold thread-owned state: the library's locks, errno), and leaving
-// the loop early closes the coroutine, so that the pending callback
-// returns its cancel value (WithCancelValue) and fn can unwind.
+// While a run lasts, its goroutine stays on one OS thread
+// (runtime.LockOSThread): fn's frames may hold thread-owned state, the
+// library's locks (sqlite's connection mutex, glibc's loader lock), its
+// errno, and a body moved to another thread deadlocks or corrupts them.
+// The one exception: a run inside one of the Go runtime's own coroutines,
+// a sequence driven by iter.Pull, cannot lock its thread (the runtime
+// forbids it and would end the process), so there a goroutine that moves
+// ends the run with (nil, ErrThread); lock the goroutine that calls
+// iter.Pull, before it calls it, to keep it on one thread. WithAnyThread
+// opts out for a fn that holds no thread state. Leaving the loop early
+// closes the coroutine, so that the pending callback returns its cancel
+// value (WithCancelValue) and fn can unwind.
 type Loop struct {
 	fn      uintptr
 	args    [6]uintptr
@@ -434,6 +442,14 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 			return
 		}
 		defer l.end()
+		if !l.cfg.roam && !inGoCoroutine() {
+			// The body stays on this thread, and so must the goroutine,
+			// across the loop body's blocking and the scheduler's moves
+			// (see Loop). Not in a Go coroutine (gocoro.go): there a
+			// move is refused with ErrThread.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+		}
 		l.returned, l.canceled = false, false
 		if l.cfg.err != nil {
 			yield(nil, l.cfg.err)

@@ -313,6 +313,9 @@ func sweepHot() {
 		s.giveBack()
 	}
 	pool.Lock()
+	if pool.free == nil {
+		pool.free = make(map[int][]*Stack)
+	}
 	for _, s := range hot {
 		pool.free[s.size] = append(pool.free[s.size], s)
 	}
@@ -371,17 +374,20 @@ func (s *Stack) hi() uintptr   { return s.lo() + uintptr(s.size) }
 
 // label writes, just below the record at the top of the stack, the line
 // the overflow reporter prints if this coroutine hits the guard region,
-// and returns its address and length: the address is also the top of the
-// coroutine's first frame. The coroutine is name, or "coroutine #id"
+// and returns its address and length, and those of the coroutine's name
+// inside it (the fault report's): the line's address is also the top of
+// the coroutine's first frame. The coroutine is name, or "coroutine #id"
 // when name is empty. (No fmt: this runs for every New.)
-func (s *Stack) label(name string, id uint64) (msg, n uintptr) {
+func (s *Stack) label(name string, id uint64) (msg, n, nameAt, nameLen uintptr) {
+	const prefix = "corokernel: stack overflow in "
 	var b [msgRoom]byte
-	line := append(b[:0], "corokernel: stack overflow in "...)
+	line := append(b[:0], prefix...)
 	if name == "" {
 		line = strconv.AppendUint(append(line, "coroutine #"...), id, 10)
 	} else {
 		line = append(line, name...)
 	}
+	nameLen = uintptr(min(len(line), msgRoom-1) - len(prefix))
 	line = append(line, ": it hit the guard page below its "...)
 	line = append(strconv.AppendInt(line, int64(s.size), 10), "-byte stack\n"...)
 	if len(line) > msgRoom {
@@ -389,5 +395,6 @@ func (s *Stack) label(name string, id uint64) (msg, n uintptr) {
 	}
 	at := len(s.mem) - int(coroSize) - msgRoom
 	copy(s.mem[at:], line)
-	return uintptr(unsafe.Pointer(&s.mem[at])), uintptr(len(line))
+	msg = uintptr(unsafe.Pointer(&s.mem[at]))
+	return msg, uintptr(len(line)), msg + uintptr(len(prefix)), nameLen
 }

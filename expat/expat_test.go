@@ -242,6 +242,50 @@ func TestClone(t *testing.T) {
 	}
 }
 
+// TestRetainedEvent: an *Event kept past its loop (not cloned) reads as
+// an empty event, attributes and all, never as the freed parser's memory;
+// for Events and for Walk.
+func TestRetainedEvent(t *testing.T) {
+	need(t)
+	doc := `<a k="v" j="w">` + strings.Repeat("<b/>", 5000) + `</a>`
+	var kept *expat.Event
+	for ev, err := range expat.Events(strings.NewReader(doc)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept == nil {
+			kept = ev
+		}
+		if ev.Kind == expat.End && string(ev.Name) == "b" {
+			break
+		}
+	}
+	var pushed *expat.Event
+	if err := expat.Walk(strings.NewReader(doc), func(ev *expat.Event) error {
+		pushed = ev
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	for name, ev := range map[string]*expat.Event{"Events": kept, "Walk": pushed} {
+		if ev.Kind != 0 || ev.Name != nil || ev.Text != nil || ev.NumAttrs() != 0 {
+			t.Errorf("%s: an event kept past its loop: %+v, %d attributes", name, *ev, ev.NumAttrs())
+		}
+		if v, ok := ev.Get("k"); ok || v != nil {
+			t.Errorf("%s: Get on a kept event: %q, %v", name, v, ok)
+		}
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "attribute 0 of 0") {
+					t.Errorf("%s: Attr(0) on a kept event: panic %v, want the out-of-range panic", name, p)
+				}
+			}()
+			ev.Attr(0)
+		}()
+	}
+}
+
 // TestZeroAllocs: the pull loop allocates per parse and per 64 KiB chunk
 // (a coroutine for each), never per event: two documents of the same
 // size, one of 210,000 events and one of a handful, cost the same

@@ -3,6 +3,7 @@ package expat
 import (
 	"io"
 	"iter"
+	"runtime"
 	"unsafe"
 
 	"github.com/corokernel/corokernel/ctx"
@@ -29,7 +30,8 @@ var handlers = func() (h [tagText + 1]uintptr) {
 // Events parses the XML that r holds and yields its events in document
 // order, pulled one at a time from libexpat running on a coroutine. The
 // yielded *Event is the same on every iteration, and its slices are valid
-// only until the next (see the package documentation).
+// only until the next (see the package documentation); once the loop has
+// ended it is empty (Kind 0, no name, text or attributes).
 //
 // The sequence ends after the document's last event, or with one
 // (nil, err): a *SyntaxError, r's error, or an error wrapping
@@ -43,15 +45,22 @@ func Events(r io.Reader) iter.Seq2[*Event, error] {
 			return
 		}
 		defer ps.free()
+		// The loop keeps its OS thread for its whole life, across the
+		// chunks' coroutines (each is bound to it anyway: see ctx.Resume).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		call(lib.setElementHandler, ps.p, handlers[tagStart], handlers[tagEnd])
 		call(lib.setCharacterDataHandler, ps.p, handlers[tagText])
 		var c *ctx.Coroutine // the chunk being parsed
+		ev := new(Event)
 		defer func() {
 			if c != nil {
 				ps.stop(c)
 			}
+			// An Event kept past the loop reads as empty: its slices
+			// would point into the freed parser's buffers.
+			*ev = Event{}
 		}()
-		ev := new(Event)
 		for {
 			n, final, err := ps.fill()
 			if err != nil {

@@ -30,6 +30,8 @@ func Walk(r io.Reader, fn func(*Event) error) error {
 	defer ps.free()
 	cb := pushCallbacks()
 	w := &walk{ps: ps, fn: fn}
+	// An Event fn kept past Walk reads as empty, not as freed memory.
+	defer func() { w.ev = Event{} }()
 	h := walks.add(w)
 	defer walks.remove(h)
 	call(lib.setUserData, ps.p, h)

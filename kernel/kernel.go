@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -243,13 +244,7 @@ func (k *Kernel) Run() error {
 	}
 	defer k.shutdown()
 	for {
-		err, goexit := k.runLoops()
-		if goexit {
-			// A task's body called runtime.Goexit, which no recover
-			// stops: the goroutine that ran the scheduler is gone, the
-			// task was ended, and a new goroutine goes on.
-			continue
-		}
+		err := k.runLoops()
 		if k.end(err != nil) {
 			return err
 		}
@@ -275,44 +270,58 @@ func (k *Kernel) end(force bool) bool {
 }
 
 // runLoops runs the scheduler until no task is left, on a goroutine of its
-// own so that a task's runtime.Goexit ends only that goroutine (reported
-// as goexit). A panic outside any task goes on in Run's goroutine.
-func (k *Kernel) runLoops() (err error, goexit bool) {
-	type result struct {
-		err   error
-		panic any
-	}
-	done := make(chan result, 1)
+// own, locked to its OS thread: native tasks are C code whose frames may
+// hold thread-owned state (a mutex, TLS, errno) and are never resumed on
+// another thread (ctx binds each to the thread it first ran on), and Go
+// tasks are the runtime's coroutines (iter.Pull), which must always be
+// switched to from the thread, and with the lock count, they were made
+// with. A panic outside any task goes on in Run's goroutine.
+func (k *Kernel) runLoops() error {
+	done := make(chan loopResult, 1)
 	go func() {
-		finished := false
-		defer func() {
-			if finished {
-				return
-			}
-			if p := recover(); p != nil {
-				done <- result{panic: p}
-				return
-			}
-			close(done) // Goexit
-		}()
-		var err error
-		for len(k.tasks) > 0 || k.pending.Load() != 0 {
-			if err = k.loop(); err != nil {
-				k.killAll()
-				break
-			}
-		}
-		finished = true
-		done <- result{err: err}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		k.schedule(done)
 	}()
-	r, ok := <-done
-	if !ok {
-		return nil, true
-	}
+	r := <-done
 	if r.panic != nil {
 		panic(r.panic)
 	}
-	return r.err, false
+	return r.err
+}
+
+// loopResult is how the scheduler's goroutine ended.
+type loopResult struct {
+	err   error
+	panic any
+}
+
+// schedule runs the loop until no task is left and sends the result. A
+// task's runtime.Goexit, which no recover stops, unwinds it after loop
+// has ended the task: the deferred call then goes on scheduling from
+// there, on the same goroutine and thread, and the goroutine ends only
+// when the scheduler does.
+func (k *Kernel) schedule(done chan<- loopResult) {
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		if p := recover(); p != nil {
+			done <- loopResult{panic: p}
+			return
+		}
+		k.schedule(done) // Goexit
+	}()
+	var err error
+	for len(k.tasks) > 0 || k.pending.Load() != 0 {
+		if err = k.loop(); err != nil {
+			k.killAll()
+			break
+		}
+	}
+	finished = true
+	done <- loopResult{err: err}
 }
 
 // start makes the poller and the wakeup fd Stop writes to.
@@ -372,7 +381,7 @@ func (k *Kernel) loop() (err error) {
 		k.cur = nil
 		p := recover()
 		if p == nil {
-			p = ErrGoexit // it goes on: runLoops starts a new goroutine
+			p = ErrGoexit // it goes on: schedule's deferred call goes on scheduling
 		}
 		k.crash(t, p)
 	}()

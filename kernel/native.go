@@ -162,7 +162,7 @@ func (k *Kernel) runNative() {
 		// it and end it with the panic recorded, as run would.
 		p := recover()
 		if p == nil {
-			p = ErrGoexit // it goes on: runLoops starts a new goroutine
+			p = ErrGoexit // it goes on: schedule's deferred call goes on scheduling
 		}
 		_, count := r.Progress()
 		k.budget = max(k.budget-count-1, 0)

@@ -10,7 +10,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/corokernel/corokernel/cdemo"
@@ -303,5 +305,48 @@ func TestNativeCallbackPanic(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), survivor); n != lines {
 		t.Fatalf("%q printed %d lines, want all %d:\n%s", survivor, n, lines, buf.String())
+	}
+}
+
+// TestNativeTaskThread: a native task's C frames always run on one OS
+// thread, though the scheduler's goroutine waits in its poller between
+// the task's traps and other goroutines keep the Go scheduler busy (a
+// task may hold a lock that belongs to its thread). The scheduler's
+// goroutine is locked to its thread while it runs.
+func TestNativeTaskThread(t *testing.T) {
+	fn := sym(t, "ck_thread_log")
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for !done.Load() {
+				runtime.Gosched()
+			}
+		})
+	}
+	defer func() { done.Store(true); wg.Wait() }()
+	for _, poller := range []string{"select", "poll", "epoll"} {
+		log := make([]int64, 41)
+		log[0] = 40
+		var pin runtime.Pinner
+		pin.Pin(&log[0])
+		k := New(WithPoller(poller))
+		for range 3 {
+			k.Spawn(Go(func(s *Sys) {
+				for range 20 {
+					s.Sleep(300 * time.Microsecond)
+				}
+			}))
+		}
+		k.Spawn(Native(fn, uintptr(unsafe.Pointer(&log[0]))))
+		if err := k.Run(); err != nil {
+			t.Fatal(err)
+		}
+		pin.Unpin()
+		for i := 2; i <= 40; i++ {
+			if log[i] != log[1] {
+				t.Fatalf("%s: the native task ran on thread %d, then on %d (trap %d)", poller, log[1], log[i], i-1)
+			}
+		}
 	}
 }

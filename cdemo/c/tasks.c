@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "corokernel.h"
@@ -417,4 +418,18 @@ uintptr_t ck_victim(ck_coroutine *co, uintptr_t arg)
 		}
 		v->traps++;
 	}
+}
+
+/* ck_thread_log(co, log): log[0] is n; for i = 1..n it stores the OS
+ * thread's id in log[i] and sleeps 200 us, a wait in the kernel's poller
+ * (where Go could move the scheduler's goroutine to another thread). A
+ * native task's frames must always run on one thread. */
+uintptr_t ck_thread_log(ck_coroutine *co, uintptr_t arg)
+{
+	long *log = (long *)arg;
+	for (long i = 1; i <= log[0]; i++) {
+		log[i] = syscall(SYS_gettid);
+		co->api->trap(co, CK_TRAP_SLEEP, 200000, 0);
+	}
+	return 0;
 }
