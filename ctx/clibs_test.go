@@ -105,7 +105,7 @@ type sqlite struct {
 	run    func(db uintptr, sql string, cb, arg, errmsg uintptr) int32
 }
 
-func openSqlite(t *testing.T) *sqlite {
+func openSqlite(t testing.TB) *sqlite {
 	lib := openLib(t, "libsqlite3-0", "libsqlite3.so.0")
 	s := &sqlite{exec: sym(t, lib, "sqlite3_exec")}
 	purego.RegisterLibFunc(&s.open, lib, "sqlite3_open")
@@ -117,7 +117,7 @@ func openSqlite(t *testing.T) *sqlite {
 
 // db opens an in-memory database with table t of n rows (a, b):
 // (1, "row 1"), ..., (n, "row n").
-func (s *sqlite) db(t *testing.T, n int) uintptr {
+func (s *sqlite) db(t testing.TB, n int) uintptr {
 	var db uintptr
 	if rc := s.open(":memory:", &db); rc != 0 {
 		t.Fatalf("sqlite3_open: %d", rc)
@@ -336,9 +336,11 @@ func walk(t *testing.T, root string, opts ...ctx.Option) (int, ctx.Result) {
 type zlib struct {
 	inflateBack, init, end uintptr
 	version                string
+	events                 int    // callbacks inflate has answered, in all
+	buf                    []byte // inflate's output, reused
 }
 
-func openZlib(t *testing.T) *zlib {
+func openZlib(t testing.TB) *zlib {
 	lib := openLib(t, "zlib1g", "libz.so.1")
 	z := &zlib{inflateBack: sym(t, lib, "inflateBack"), init: sym(t, lib, "inflateBackInit_"), end: sym(t, lib, "inflateBackEnd")}
 	var version func() string
@@ -358,17 +360,16 @@ const (
 )
 
 // stream makes a z_stream for inflateBack, pinned by pins, and the
-// window it needs, and returns its address; inflateBackEnd is deferred by
-// the caller's cleanup.
-func (z *zlib) stream(t *testing.T, pins *ctx.Pins) uintptr {
-	strm := pins.Bytes(make([]byte, zStreamSize))
+// window it needs, and returns its address and the inflateBackEnd the
+// caller must run before it unpins them.
+func (z *zlib) stream(t testing.TB, pins *ctx.Pins) (strm uintptr, end func()) {
+	strm = pins.Bytes(make([]byte, zStreamSize))
 	window := pins.Bytes(make([]byte, inflateWindow))
 	r, _, _ := purego.SyscallN(z.init, strm, 15, window, pins.String(z.version), zStreamSize)
 	if int32(r) != 0 {
 		t.Fatalf("inflateBackInit_: %d", int32(r))
 	}
-	t.Cleanup(func() { purego.SyscallN(z.end, strm) })
-	return strm
+	return strm, func() { purego.SyscallN(z.end, strm) }
 }
 
 // TestZlibInflateBack: zlib's inflateBack pulls input from in() and
@@ -396,19 +397,22 @@ func TestZlibInflateBack(t *testing.T) {
 // inflate inflates the raw deflate stream src with inflateBack in a pull
 // loop (with opts besides its cancel values), returning the output and
 // the loop's result.
-func (z *zlib) inflate(t *testing.T, src []byte, opts ...ctx.Option) ([]byte, ctx.Result) {
+func (z *zlib) inflate(t testing.TB, src []byte, opts ...ctx.Option) ([]byte, ctx.Result) {
 	var pins ctx.Pins
 	defer pins.Unpin()
-	strm := z.stream(t, &pins)
+	strm, end := z.stream(t, &pins)
+	defer end()
 	in, _ := ctx.YieldFuncTag(tagIn)
 	out, _ := ctx.YieldFuncTag(tagOut)
 	loop := ctx.NewLoop(z.inflateBack, []uintptr{strm, in, 0, out, 0},
 		append(opts, ctx.WithCancelValue(tagIn, 0), ctx.WithCancelValue(tagOut, 1))...)
-	var got []byte
+	got := z.buf[:0]
+	defer func() { z.buf = got }()
 	for call, err := range loop.Calls() {
 		if err != nil {
 			t.Fatal(err)
 		}
+		z.events++
 		switch call.Tag() {
 		case tagIn: // unsigned in(void *desc, z_const unsigned char **buf)
 			n := min(chunkSize, len(src))
@@ -450,7 +454,8 @@ func TestZlibCancelInput(t *testing.T) {
 	var pins ctx.Pins
 	defer pins.Unpin()
 	for _, breakAt := range []int{1, 2} { // in the first in(), and in a later one
-		strm := z.stream(t, &pins)
+		strm, end := z.stream(t, &pins)
+		defer end()
 		in, _ := ctx.YieldFuncTag(tagIn)
 		out, _ := ctx.YieldFuncTag(tagOut)
 		loop := ctx.NewLoop(z.inflateBack, []uintptr{strm, in, 0, out, 0},

@@ -29,6 +29,21 @@
 // started with, which a resume from Go relies on instead of reading it,
 // and which a Go callback gets whatever its caller set.
 //
+// # Threads
+//
+// C code may hold state that belongs to the OS thread it runs on: a
+// pthread mutex it locked (sqlite's connection mutex, glibc's loader
+// lock), thread-local storage, errno. So a body is bound to the thread
+// its first resume ran it on, and a resume from any other thread is
+// refused with ErrThread, touching nothing: the Go scheduler moves
+// goroutines between threads whenever they block or are preempted, and a
+// body moved with them would unlock a mutex it does not own, or wait for
+// ever on one its old thread holds. A goroutine that resumes a coroutine
+// across blocking calls keeps itself on one thread with
+// runtime.LockOSThread; pull loops (Loop, Calls) do that themselves for
+// the loop's life. WithAnyThread opts out, for a body that holds no
+// thread state. The check costs a load and a compare per resume.
+//
 // # Results and cancellation
 //
 // Resume reports whether the body yielded (done false) or returned (done
@@ -36,7 +51,9 @@
 // yield resumes it once more with yield returning CK_ECANCELED, the stop
 // of iter.Pull and the forced unwind of boost.context: the C code
 // releases what it holds and returns. A body that yields again instead is
-// abandoned where it stands, and its stack is freed all the same.
+// abandoned where it stands, and its stack is freed all the same. A body
+// waiting in a yield function (a library's callback in a pull loop) gets
+// the cancel value set for it instead (WithCancelValue).
 //
 // # Panics in callbacks
 //
@@ -50,12 +67,14 @@
 // # Misuse
 //
 // Misuse is reported, not fatal: resuming a dead, closed or running
-// coroutine, closing a running one, racing Resume or Close from several
-// goroutines, and yielding from outside the coroutine all return errors. A
-// stack overflow that hits the guard page still ends the process (it
-// cannot be recovered), but first prints a line naming the coroutine, on
-// any thread. The guard region is 64 KiB of address space (no memory), so
-// only a frame larger than that can skip it.
+// coroutine, resuming one on another thread, closing a running one,
+// racing Resume or Close from several goroutines, and yielding from
+// outside the coroutine all return errors. A stack overflow that hits the
+// guard page, or any other fault in a body, still ends the process (it
+// cannot be recovered), but first prints a line naming the coroutine (and
+// for a fault, the signal and the address), on any thread. The guard
+// region is 64 KiB of address space (no memory), so only a frame larger
+// than that can skip it.
 //
 // # Memory
 //
@@ -427,15 +446,26 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 //     waits until the body yields or returns. A body that blocks (in a
 //     system call, on a lock, in a long loop) stalls the whole program.
 //   - The body must not call Go: a callback made with NewCallback is
-//     refused (it does not run; Resume returns ErrRefused and the
-//     coroutine is abandoned). Other ways into Go, such as a callback of
-//     purego's own, are not detected and crash the runtime.
-//   - Signals are handled as they are elsewhere: asynchronous preemption
-//     never stops foreign or assembly code, so SIGURG is only noted, and
-//     a CPU profile charges the body's time to "_ExternalCode".
+//     refused, on every resume, the first included (it does not run;
+//     Resume returns ErrRefused and the coroutine is abandoned). Other
+//     ways into Go, such as a callback of purego's own, are not detected
+//     and crash the runtime.
+//   - Signals reach the body: the runtime takes the goroutine for a
+//     running one and sends it the preemption signal, SIGURG, which never
+//     stops foreign code but does interrupt it. A system call the body
+//     makes may then fail with EINTR, and calls that never restart do
+//     (nanosleep, poll, select, epoll_wait: measured, a 100 ms nanosleep
+//     fails within about 1 ms while a garbage collection runs). A body
+//     that makes such calls must retry them, or not run in direct mode. A
+//     CPU profile charges the body's time to "_ExternalCode".
+//   - A fault in the body (SIGSEGV) cannot become the runtime's report,
+//     which would try to unwind the C frames as Go's: the process prints
+//     "corokernel: SIGSEGV at address 0x… in NAME (direct mode)" and ends
+//     with status 2, as it does for a fault in ordinary mode.
 //
-// Close, and a Resume on a thread that has not met a coroutine yet, still
-// go through cgocall. Kernel tasks and Ring ignore the option.
+// Close still goes through cgocall, and so does making a thread's block
+// on its first coroutine (once per thread). Kernel tasks and Ring ignore
+// the option.
 func WithDirect() Option { return func(c *config) { c.direct = true } }
 
 // WithAnyThread lets the coroutine's body be resumed on any OS thread: a
@@ -632,8 +662,11 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 //
 // Resuming a dead coroutine returns ErrDead, a running one (from a
 // callback inside its own body, or racing from another goroutine)
-// ErrRunning, a closed one ErrClosed. A panic in a Go callback of the body
-// goes on up through Resume, leaving the coroutine Dead.
+// ErrRunning, a closed one ErrClosed. A started body is bound to the OS
+// thread it ran on (see the package documentation): a Resume on another
+// thread returns ErrThread and leaves the coroutine as it was. A panic in
+// a Go callback of the body goes on up through Resume, leaving the
+// coroutine Dead.
 func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 	if c.l.closed.Load() {
 		return 0, false, ErrClosed

@@ -141,6 +141,8 @@ func plain(fn, arg uintptr) func() (kctx.Coroutine, error) {
 // ctxBytes returns the resident memory held by each of n suspended ctx
 // coroutines made by mk and resumed once.
 func ctxBytes(n int, mk func() (kctx.Coroutine, error)) (float64, error) {
+	runtime.LockOSThread() // the bodies are bound to the thread they ran on
+	defer runtime.UnlockOSThread()
 	cs := make([]kctx.Coroutine, 0, n)
 	release := func() {
 		for _, c := range cs {

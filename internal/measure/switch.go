@@ -338,6 +338,8 @@ func GoDirect(n int) (time.Duration, error) { return goDriven(n, ctx.WithDirect(
 // block, the claim and the switch (on amd64 one mispredicted return, on
 // arm64 two).
 func CResume(n int) (time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	c, err := ctx.New(cabi.Count, 0)
 	if err != nil {
 		return 0, err
@@ -352,6 +354,10 @@ func CResume(n int) (time.Duration, error) {
 }
 
 func goDriven(n int, opts ...ctx.Option) (time.Duration, error) {
+	// The body is bound to the thread it first runs on: keep this
+	// goroutine there, as every program that resumes a coroutine must.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	c, err := ctx.New(cabi.Count, 0, opts...)
 	if err != nil {
 		return 0, err
