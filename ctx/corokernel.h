@@ -19,6 +19,10 @@
  * stack waits until the next resume. The word passed by the first resume
  * is in co->value when the body starts.
  *
+ * Threads: a started body is bound to the OS thread it first ran on; a
+ * resume from any other thread returns CK_ETHREAD and changes nothing
+ * (unless Go made the coroutine WithAnyThread).
+ *
  * Cancellation: when Go closes a coroutine suspended in yield, the yield
  * returns CK_ECANCELED. The body should then release what it holds and
  * return; if it yields again instead, it is abandoned where it stands and
@@ -49,6 +53,8 @@
 #define CK_ERUNNING    -2  /* resume: the coroutine is running (maybe further up this stack) */
 #define CK_EDEAD       -3  /* resume: the coroutine is dead */
 #define CK_ENOTRUNNING -4  /* yield: co is not the coroutine running on this thread */
+#define CK_ETHREAD     -5  /* resume: the body is suspended on another OS thread (it may hold
+                            * that thread's locks): resume it there */
 #define CK_ECLOSED     -6  /* resume: the coroutine is closed */
 #define CK_ECANCELED -125  /* yield, trap: Close cancelled the coroutine: release what you hold and
                             * return; a yield after this abandons the body (its stack is freed) */

@@ -10,7 +10,8 @@
 // stack until the next Resume. The API table (struct ck_api) reaches the
 // body through co, so C code needs no link-time dependency on the Go
 // binary; corokernel.h declares it. C code may also resume coroutines
-// itself through co->api->resume, from any thread.
+// itself through co->api->resume, on the thread a started body is bound
+// to (see Threads).
 //
 // From Go, Resume costs one runtime.cgocall: the switch runs on the
 // thread's system stack, never on a goroutine stack. Go code never runs on

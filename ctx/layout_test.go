@@ -28,7 +28,7 @@ func TestHeader(t *testing.T) {
 	}
 	for name, want := range map[string]int64{
 		"CK_OK": ckOK, "CK_DONE": ckDone, "CK_EINVAL": ckEInval, "CK_ERUNNING": ckERunning,
-		"CK_EDEAD": ckEDead, "CK_ENOTRUNNING": ckENotRunning,
+		"CK_EDEAD": ckEDead, "CK_ENOTRUNNING": ckENotRunning, "CK_ETHREAD": ckEThread,
 		"CK_ECLOSED": ckEClosed, "CK_ECANCELED": ckECanceled, "CK_ENOTTASK": ckENotTask,
 		"CK_TRAP_EKILLED": ckECanceled, "CK_API_VERSION": APIVersion,
 	} {
@@ -107,5 +107,16 @@ func TestThunkTable(t *testing.T) {
 		if r, _, _ := purego.SyscallN(thunkAddr(i), arg); r != arg {
 			t.Fatalf("thunk %d answered %d, want %d (its own target's labs)", i, r, arg)
 		}
+	}
+}
+
+// TestRecordLayout: yieldArgs copies its argument frame into the record
+// in one run of 0x78 bytes, so co->args, co->tag and co->fargs must be
+// consecutive, in that order.
+func TestRecordLayout(t *testing.T) {
+	var c coro
+	args, tag, fargs := unsafe.Offsetof(c.args), unsafe.Offsetof(c.tag), unsafe.Offsetof(c.fargs)
+	if tag != args+6*8 || fargs != tag+8 || unsafe.Sizeof(c.fargs) != 8*8 {
+		t.Fatalf("args at %#x, tag at %#x, fargs at %#x: not one run of 0x78 bytes", args, tag, fargs)
 	}
 }

@@ -3,12 +3,15 @@ package ctx_test
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/corokernel/corokernel/ctx"
+	"github.com/corokernel/corokernel/internal/cabi"
 	"github.com/ebitengine/purego"
 )
 
@@ -154,4 +157,135 @@ func TestYieldFuncTag(t *testing.T) {
 			t.Errorf("ctx.YieldFuncTag(%d): %v, want ctx.ErrYieldTag", bad, err)
 		}
 	}
+}
+
+// TestLoopMisuse: the misuse rows of pull loops, each a clear error or a
+// panic that names it, never a crash: a bad cancel-value tag, too many
+// arguments, a Call kept past its loop, Bytes of an absurd length, SetOut
+// through NULL, a Loop ranged from inside itself.
+func TestLoopMisuse(t *testing.T) {
+	bsearch := libcSym("bsearch")
+	var pins ctx.Pins
+	defer pins.Unpin()
+	// bsearch(key, base, 1, 4, cmp) calls cmp(key, base) once.
+	args := []uintptr{pins.Words([]uintptr{0}), pins.Words([]uintptr{0}), 1, 4, ctx.YieldFunc()}
+
+	if _, err := ctx.New(cabi.Count, 0, ctx.WithCancelValue(16, 0)); !errors.Is(err, ctx.ErrYieldTag) {
+		t.Errorf("New with WithCancelValue(16, …): %v, want ErrYieldTag", err)
+	}
+	if _, err := ctx.NewCall(bsearch, args, ctx.WithCancelValue(-1, 0)); !errors.Is(err, ctx.ErrYieldTag) {
+		t.Errorf("NewCall with WithCancelValue(-1, …): %v, want ErrYieldTag", err)
+	}
+	for _, c := range []struct {
+		name string
+		loop *ctx.Loop
+		want error
+	}{
+		{"bad tag", ctx.NewLoop(bsearch, args, ctx.WithCancelValue(99, 0)), ctx.ErrYieldTag},
+		{"seven arguments", ctx.NewLoop(bsearch, make([]uintptr, 7)), ctx.ErrTooManyArgs},
+		{"nine float arguments", ctx.NewLoop(bsearch, args, ctx.WithFloatArgs(make([]ctx.FloatArg, 9)...)), ctx.ErrTooManyArgs},
+		{"nil function", ctx.NewLoop(0, nil), ctx.ErrNilFunc},
+	} {
+		n := 0
+		var last error
+		for call, err := range c.loop.Calls() {
+			n++
+			last = err
+			if call != nil {
+				t.Errorf("%s: an iteration with a call", c.name)
+			}
+		}
+		if n != 1 || !errors.Is(last, c.want) {
+			t.Errorf("%s: %d iterations ending with %v, want one with %v", c.name, n, last, c.want)
+		}
+	}
+
+	// A Call kept past its loop, and the panics of absurd arguments.
+	var kept *ctx.Call
+	loop := ctx.NewLoop(bsearch, args)
+	for call, err := range loop.Calls() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = call
+		call.Return(0)
+	}
+	for name, f := range map[string]func(){
+		"Arg": func() { kept.Arg(0) }, "Ptr": func() { kept.Ptr(0) }, "Int32": func() { kept.Int32(0) },
+		"String": func() { kept.String(0) }, "Float64": func() { kept.Float64(0) }, "Tag": func() { kept.Tag() },
+		"Return": func() { kept.Return(1) }, "Bytes": func() { kept.Bytes(0, 1) }, "Lend": func() { kept.Lend([]byte{1}) },
+	} {
+		mustPanic(t, "kept Call's "+name, ctx.ErrCallExpired.Error(), f)
+	}
+
+	// Bytes of an absurd length, SetOut through NULL: qsort's comparator
+	// gets two pointers; as a (pointer, length) pair, the second is a
+	// length of gigabytes.
+	base := pins.Bytes([]byte{2, 0, 0, 0, 1, 0, 0, 0})
+	for call, err := range ctx.Calls(libcSym("qsort"), base, 2, 4, ctx.YieldFunc()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPanic(t, "Bytes with a pointer for a length", "length", func() { call.Bytes(0, 1) })
+		call.Return(0)
+	}
+	for call := range ctx.NewLoop(bsearch, []uintptr{0, args[1], 1, 4, ctx.YieldFunc()}).Calls() { // key NULL
+		mustPanic(t, "SetOut through NULL", "NULL", func() { call.SetOut(0, 1) })
+		call.Return(0)
+	}
+
+	// Ranged from inside its own loop body.
+	inner := 0
+	again := ctx.NewLoop(bsearch, args)
+	for _, err := range again.Calls() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range again.Calls() {
+			inner++
+			if !errors.Is(err, ctx.ErrLoopRunning) {
+				t.Errorf("a Loop ranged inside itself: %v, want ErrLoopRunning", err)
+			}
+		}
+	}
+	if inner != 1 {
+		t.Errorf("the inner range made %d iterations, want 1", inner)
+	}
+}
+
+// TestCallAccessors: the typed accessors read the ABI's registers as C
+// types: an int's upper register half is not its value, a float argument
+// is counted among the floating-point ones.
+func TestCallAccessors(t *testing.T) {
+	// bsearch(key, base, 1, 4, cmp) calls cmp(key, elem): two pointers.
+	key := []byte{0xff, 0xff, 0xff, 0xff, 0} // NUL-terminated for String
+	var pins ctx.Pins
+	defer pins.Unpin()
+	k := pins.Bytes(key)
+	for call, err := range ctx.Calls(libcSym("bsearch"), k, k, 1, 4, ctx.YieldFunc()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if call.Arg(0) != k || call.Uint(0) != uint(k) || call.Int64(0) != int64(k) || call.Int(0) != int(k) {
+			t.Errorf("Arg/Uint/Int64/Int of a pointer argument: %x %x %x %x, want %x", call.Arg(0), call.Uint(0), call.Int64(0), call.Int(0), k)
+		}
+		if got := call.Int32(0); got != int32(uint32(k)) || call.Uint32(0) != uint32(k) {
+			t.Errorf("Int32/Uint32 take the low half: %x, %x", got, call.Uint32(0))
+		}
+		if call.String(0) != "\xff\xff\xff\xff" || len(call.StringBytes(1)) != 4 {
+			t.Errorf("String and StringBytes of an unterminated 4-byte key: %q", call.String(0))
+		}
+		call.ReturnInt(0)
+	}
+}
+
+func mustPanic(t *testing.T, what, want string, f func()) {
+	t.Helper()
+	defer func() {
+		p := recover()
+		if p == nil || !strings.Contains(fmt.Sprint(p), want) {
+			t.Errorf("%s: panic %v, want one saying %q", what, p, want)
+		}
+	}()
+	f()
 }

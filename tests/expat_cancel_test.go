@@ -58,6 +58,10 @@ func rssKiB(t *testing.T) int64 {
 // their loop breaking after two events; Close cancels each body, which
 // stops and frees its parser. Every parser is freed and RSS stays flat.
 func TestExpatCancel(t *testing.T) {
+	// The bodies are bound to the thread they run on, and preemption moves
+	// a goroutine even between two resumes: stay on one thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	h := buildExpatBody(t)
 	sym := func(name string) uintptr {
 		p, err := purego.Dlsym(h, name)
