@@ -23,7 +23,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The blocks' first lines name their files: // quickstart/c/counter.c: cc ...
-	blocks := regexp.MustCompile("(?s)```(c|go)\n// " + `([\w/]*(counter\.c|main\.go))(:[^\n]*)?\n.*?` + "```").FindAllStringSubmatch(string(readme), -1)
+	blocks := regexp.MustCompile("(?s)```(c|go)\n// "+`([\w/]*(counter\.c|main\.go))(:[^\n]*)?\n.*?`+"```").FindAllStringSubmatch(string(readme), -1)
 	files := map[string]string{}
 	var compile string
 	for _, b := range blocks {

@@ -281,6 +281,11 @@ var sections = []section{
 			"bus_locations) over a generated feed of about 30 MB (3 MB with -quick), once per event source; " +
 			"the stages are the same Go code for each. The ratio is speed against encoding/xml.",
 	},
+	{
+		id: measure.CLibs, title: "C libraries: pull against push", value: "ns per event",
+		intro: "Real C libraries' callbacks (Debian's sqlite and zlib), pulled through a ctx loop and pushed to " +
+			"Go callbacks through purego, and what a pull loop costs to start. The ratio is against iter.Pull's start.",
+	},
 }
 
 // historicalNote is Beazley's 2009 figures for the bus feed: an anchor, not

@@ -277,5 +277,26 @@ func Mechanisms(c Config) []Mechanism {
 		size = BusesFeedSize
 	}
 	ms = append(ms, busesMechanisms(size, loadC)...)
+
+	for _, l := range []struct {
+		name, what string
+		run        func(pull bool, n int) (time.Duration, error)
+	}{
+		{"sqlite", "one row of a select from an in-memory table (sqlite3_exec's row callback)", SqliteEvents},
+		{"zlib", "one in() or out() of inflateBack over 1 MB in 4 KiB chunks (kilobytes of inflating each)", ZlibEvents},
+	} {
+		ms = append(ms,
+			Mechanism{Name: l.name + " push", Section: CLibs, Kind: "purego callbacks",
+				What: l.what + ", pushed to a Go callback",
+				Run:  func(n int) (time.Duration, error) { return l.run(false, n) }},
+			Mechanism{Name: l.name + " pull", Section: CLibs, Kind: stackfulNativeGo,
+				What: l.what + ", pulled: a ctx loop over a yield function",
+				Run:  func(n int) (time.Duration, error) { return l.run(true, n) }})
+	}
+	ms = append(ms,
+		Mechanism{Name: "loop start: ctx.Calls", Section: CLibs, Kind: stackfulNativeGo,
+			What: "a whole pull loop over a C function that calls back once (libc's bsearch of one element)", Run: LoopStart},
+		Mechanism{Name: "loop start: iter.Pull", Section: CLibs, Kind: stackfulGo, Baseline: true,
+			What: "iter.Pull, one next and stop of a one-element sequence", Run: LoopStartPull})
 	return ms
 }
