@@ -104,19 +104,25 @@ type Event struct {
 	Text []byte // Text: the fragment
 
 	atts  unsafe.Pointer // Start: libexpat's NULL-terminated name, value, ... array
+	n     int            // NumAttrs + 1 once counted, 0 before: one pass per event
 	owned [][]byte       // a Clone's attributes: name, value, ...
 }
 
-// NumAttrs returns the number of attributes of a Start event.
+// NumAttrs returns the number of attributes of a Start event. The first
+// call counts them (one pass over libexpat's array); the accessors after
+// it cost O(1) per attribute.
 func (e *Event) NumAttrs() int {
 	if e.owned != nil {
 		return len(e.owned) / 2
 	}
-	n := 0
-	for e.atts != nil && cstrAt(e.atts, 2*n) != nil {
-		n++
+	if e.n == 0 {
+		n := 0
+		for e.atts != nil && cstrAt(e.atts, 2*n) != nil {
+			n++
+		}
+		e.n = n + 1
 	}
-	return n
+	return e.n - 1
 }
 
 // Attr returns the i'th attribute's name and value (0 ≤ i < NumAttrs).
@@ -124,14 +130,14 @@ func (e *Event) Attr(i int) (name, value []byte) {
 	if e.owned != nil {
 		return e.owned[2*i], e.owned[2*i+1]
 	}
-	if i < 0 || i >= e.NumAttrs() {
-		panic(fmt.Sprintf("expat: attribute %d of %d", i, e.NumAttrs()))
+	if n := e.NumAttrs(); i < 0 || i >= n {
+		panic(fmt.Sprintf("expat: attribute %d of %d", i, n))
 	}
 	return cstring(cstrAt(e.atts, 2*i)), cstring(cstrAt(e.atts, 2*i+1))
 }
 
 // Get returns the value of the attribute called name, and whether there
-// is one.
+// is one: one pass over the attributes.
 func (e *Event) Get(name string) ([]byte, bool) {
 	for i := range e.NumAttrs() {
 		if n, v := e.Attr(i); string(n) == name {
@@ -227,9 +233,10 @@ func call(fn uintptr, args ...uintptr) uintptr {
 
 // parser is one libexpat parser and its input.
 type parser struct {
-	p   uintptr // XML_Parser
-	r   io.Reader
-	eof bool
+	p       uintptr // XML_Parser
+	r       io.Reader
+	eof     bool
+	pending error // the reader's error, returned with bytes that came first: reported after them
 }
 
 func newParser(r io.Reader) (*parser, error) {
@@ -256,8 +263,11 @@ func (ps *parser) free() {
 // fill reads the next chunk into libexpat's buffer, returning its length
 // and whether it is the last.
 func (ps *parser) fill() (n int, final bool, err error) {
-	if ps.eof {
+	switch {
+	case ps.eof:
 		return 0, true, nil
+	case ps.pending != nil:
+		return 0, false, fmt.Errorf("expat: read: %w", ps.pending)
 	}
 	b := call(lib.getBuffer, ps.p, ChunkSize)
 	if b == 0 {
@@ -267,6 +277,13 @@ func (ps *parser) fill() (n int, final bool, err error) {
 	for empty := 0; ; empty++ {
 		n, err = ps.r.Read(buf)
 		switch {
+		case n < 0 || n > len(buf):
+			return 0, false, fmt.Errorf("expat: read: the io.Reader returned %d bytes for a %d-byte buffer", n, len(buf))
+		case n > 0 && err != nil && err != io.EOF:
+			// io.Reader allows bytes and an error at once: the bytes
+			// first, then the error.
+			ps.pending = err
+			return n, false, nil
 		case err == io.EOF:
 			ps.eof = true
 			return n, true, nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corokernel/corokernel/expat"
 )
@@ -415,6 +416,105 @@ func TestConcurrent(t *testing.T) {
 	for range 16 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// manyAttrs is an element with n attributes a0="v0" ... and nothing else.
+func manyAttrs(n int) string {
+	var b strings.Builder
+	b.WriteString("<e")
+	for i := range n {
+		fmt.Fprintf(&b, ` a%d="v%d"`, i, i)
+	}
+	b.WriteString("/>")
+	return b.String()
+}
+
+// TestManyAttributes: on one element with 100,000 attributes, Get of the
+// last, Attr over all and Clone are right, and each costs one pass over
+// the attributes, not one per attribute: ten times the attributes takes
+// about ten times as long (the ratio of two sizes in one run; quadratic
+// accessors made it a hundred, 3-4 s for the larger).
+func TestManyAttributes(t *testing.T) {
+	need(t)
+	work := func(n int) time.Duration {
+		doc := manyAttrs(n)
+		var d time.Duration
+		for ev, err := range expat.Events(strings.NewReader(doc)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind != expat.Start {
+				continue
+			}
+			start := time.Now()
+			last := fmt.Sprintf("a%d", n-1)
+			if v, ok := ev.Get(last); !ok || string(v) != fmt.Sprintf("v%d", n-1) {
+				t.Fatalf("Get(%s) = %q, %v", last, v, ok)
+			}
+			for i := range ev.NumAttrs() {
+				if k, _ := ev.Attr(i); len(k) == 0 {
+					t.Fatalf("attribute %d has no name", i)
+				}
+			}
+			if c := ev.Clone(); c.NumAttrs() != n {
+				t.Fatalf("Clone has %d attributes of %d", c.NumAttrs(), n)
+			}
+			d += time.Since(start)
+		}
+		return d
+	}
+	work(1000) // warm-up
+	small, large := work(10_000), work(100_000)
+	t.Logf("10,000 attributes: %v; 100,000: %v (%.1fx)", small, large, float64(large)/float64(small))
+	if large > 40*small {
+		t.Fatalf("ten times the attributes took %.0f times as long: the accessors are not linear", float64(large)/float64(small))
+	}
+}
+
+// partialReader returns its data in one Read together with err.
+type partialReader struct {
+	data []byte
+	err  error
+	done bool
+}
+
+func (r *partialReader) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, r.err
+	}
+	r.done = true
+	return copy(p, r.data), r.err
+}
+
+// liar claims more bytes than the buffer holds.
+type liar struct{}
+
+func (liar) Read(p []byte) (int, error) { return len(p) + 1, nil }
+
+// TestReaderBytesWithError: a Reader may return bytes together with an
+// error (io.Reader allows it): the bytes are parsed first, all their
+// events delivered, then the error. A Reader that claims more bytes than
+// it was given room for is refused with an error, on the Go side.
+func TestReaderBytesWithError(t *testing.T) {
+	need(t)
+	boom := errors.New("boom")
+	events := 0
+	var last error
+	for _, err := range expat.Events(&partialReader{data: []byte(`<a><b/><c>t</c>`), err: boom}) {
+		if err != nil {
+			last = err
+			continue
+		}
+		events++
+	}
+	if events != 6 || !errors.Is(last, boom) {
+		t.Fatalf("%d events, then %v; want 6 events, then boom", events, last)
+	}
+	for _, err := range expat.Events(liar{}) {
+		if err == nil || !strings.Contains(err.Error(), "bytes for a") {
+			t.Fatalf("a Reader that returns more than its buffer: %v", err)
 		}
 	}
 }

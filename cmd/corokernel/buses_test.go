@@ -92,3 +92,46 @@ func TestBusesMisuse(t *testing.T) {
 		}
 	}
 }
+
+// TestBusesMalformedFeeds: every source rejects the same malformed feeds,
+// exit 1 with a line and column (encoding/xml's RawToken checks none of
+// this itself); a feed whose DTD declares an entity is read by the expat
+// sources, and the encoding-xml source's error says what it supports.
+func TestBusesMalformedFeeds(t *testing.T) {
+	dir := t.TempDir()
+	bus := "<bus><id>1</id><route>22</route><direction>North Bound</direction><latitude>1</latitude><longitude>2</longitude></bus>"
+	sources := []string{"encoding-xml"}
+	if expat.Available() == nil {
+		sources = append(sources, "expat-pull", "expat-push")
+	}
+	for name, feed := range map[string]string{
+		"empty":      "",
+		"truncated":  "<buses>" + bus[:40],
+		"mismatched": "<buses>" + bus + "</bus></buses>",
+		"junk":       "<buses>" + bus + "</buses>junk",
+		"two roots":  "<buses>" + bus + "</buses><buses/>",
+		"unclosed":   "<buses>" + bus,
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".xml")
+		os.WriteFile(path, []byte(feed), 0o644)
+		for _, src := range sources {
+			var out, errs bytes.Buffer
+			code := run([]string{"buses", "-source", src, path}, &out, &errs)
+			if code != 1 || !regexp.MustCompile(`line \d+, column \d+`).MatchString(errs.String()) {
+				t.Errorf("%s feed, -source %s: exit %d, %q, printed %q; want exit 1 with a line and column", name, src, code, errs.String(), out.String())
+			}
+		}
+	}
+	dtd := filepath.Join(dir, "dtd.xml")
+	os.WriteFile(dtd, []byte(`<!DOCTYPE buses [<!ENTITY nb "North Bound">]><buses>`+strings.Replace(bus, "North Bound", "&nb;", 1)+`</buses>`), 0o644)
+	var out, errs bytes.Buffer
+	if code := run([]string{"buses", "-source", "encoding-xml", dtd}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "predefined entities only") {
+		t.Errorf("a DTD entity under encoding-xml: exit %d, %q; want exit 1 naming what it supports", code, errs.String())
+	}
+	for _, src := range sources[1:] {
+		out.Reset()
+		if code := run([]string{"buses", "-source", src, dtd}, &out, &errs); code != 0 || !strings.Contains(out.String(), "North Bound") {
+			t.Errorf("a DTD entity under %s: exit %d, printed %q", src, code, out.String())
+		}
+	}
+}

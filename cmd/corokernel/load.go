@@ -10,6 +10,15 @@ import (
 	"github.com/corokernel/corokernel/internal/echoload"
 )
 
+// Bounds of "corokernel load"'s flags: each connection holds three times
+// -max bytes (a random block of twice, and a receive buffer), so conns ×
+// max bounds its memory: at most 768 MiB of buffers.
+const (
+	maxLoadConns   = 100_000
+	maxLoadMessage = 16 << 20
+	maxLoadBuffers = 256 << 20 // conns × max
+)
+
 // loadMain is "corokernel load": a bounded load on an echo server. Every
 // byte echoed is checked; a mismatch or any other failure makes the exit
 // status 1.
@@ -41,8 +50,13 @@ func loadMain(args []string, stdout, stderr io.Writer) int {
 		return bad("-conns %d: want at least 1", *conns)
 	case *msgs < 0:
 		return bad("-msgs %d: want at least 0", *msgs)
-	case *maxSize <= 0:
-		return bad("-max %d: want at least 1", *maxSize)
+	case *conns > maxLoadConns:
+		return bad("-conns %d: want at most %d", *conns, maxLoadConns)
+	case *maxSize <= 0 || *maxSize > maxLoadMessage:
+		return bad("-max %d: want 1 to %d bytes", *maxSize, maxLoadMessage)
+	case int64(*conns)*int64(*maxSize) > maxLoadBuffers:
+		return bad("-conns %d with -max %d: the buffers would take %d MiB; at most %d MiB", *conns, *maxSize,
+			int64(*conns)*int64(*maxSize)*3>>20, maxLoadBuffers*3>>20)
 	case *timeout <= 0:
 		return bad("-timeout %v: want a positive duration", *timeout)
 	}

@@ -14,9 +14,12 @@ package buses
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/corokernel/corokernel/expat"
 )
@@ -61,26 +64,66 @@ func ExpatPush(r io.Reader, sink Sink) error {
 }
 
 // EncodingXML is the standard library's tokenizer, Decoder.RawToken,
-// reading through a buffer of expat.ChunkSize.
+// reading through a buffer of expat.ChunkSize. RawToken does not check
+// that end tags match, that there is one root element and nothing but
+// white space, comments and processing instructions after it, or that
+// the document ends at all; this does, so that it rejects what libexpat
+// rejects, with a line and column. It knows XML's predefined entities
+// only, not those a document's DTD declares (libexpat expands those).
 func EncodingXML(r io.Reader, sink Sink) error {
 	d := xml.NewDecoder(bufio.NewReaderSize(r, expat.ChunkSize))
 	var name []byte
+	var open []string // the elements open, outermost first
+	roots := 0
+	fail := func(msg string) error {
+		line, col := d.InputPos()
+		return fmt.Errorf("encoding/xml: line %d, column %d: %s", line, col, msg)
+	}
 	for {
 		tok, err := d.RawToken()
 		if err == io.EOF {
+			switch {
+			case roots == 0:
+				return fail("no element found")
+			case len(open) > 0:
+				return fail("unclosed element <" + open[len(open)-1] + ">")
+			}
 			return nil
 		}
 		if err != nil {
-			return err
+			msg := err.Error()
+			if se, ok := err.(*xml.SyntaxError); ok {
+				msg = se.Msg
+				if strings.Contains(msg, "entity") {
+					msg += " (the encoding-xml source knows XML's predefined entities only; the expat sources also expand those a DTD declares)"
+				}
+			}
+			return fail(msg)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			name = qname(name[:0], t.Name)
+			if len(open) == 0 {
+				if roots++; roots > 1 {
+					return fail("junk after document element: a second root <" + string(name) + ">")
+				}
+			}
+			open = append(open, string(name))
 			sink(expat.Start, name, nil)
 		case xml.EndElement:
 			name = qname(name[:0], t.Name)
+			if len(open) == 0 || open[len(open)-1] != string(name) {
+				return fail("mismatched tag </" + string(name) + ">")
+			}
+			open = open[:len(open)-1]
 			sink(expat.End, name, nil)
 		case xml.CharData:
+			if len(open) == 0 {
+				if len(bytes.TrimSpace(t)) > 0 {
+					return fail("text outside the document element")
+				}
+				continue
+			}
 			sink(expat.Text, nil, t)
 		}
 	}

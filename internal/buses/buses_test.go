@@ -103,3 +103,20 @@ func TestBadFeed(t *testing.T) {
 		}
 	}
 }
+
+// failing is a writer whose every write fails, counting them.
+type failing struct{ writes int }
+
+func (f *failing) Write(p []byte) (int, error) {
+	f.writes++
+	return 0, errors.New("no space left on device")
+}
+
+// TestGenStopsAtFirstError: a feed of ten million buses to a writer that
+// fails stops at the first failed write, not after generating them all.
+func TestGenStopsAtFirstError(t *testing.T) {
+	w := &failing{}
+	if err := buses.Gen(w, 10_000_000); err == nil || w.writes != 1 {
+		t.Fatalf("Gen to a failing writer: %v after %d writes; want the error after one", err, w.writes)
+	}
+}

@@ -51,14 +51,18 @@ func Gen(w io.Writer, n int) error {
 		if odd == 1 {
 			sep = "\n\n\t      "
 		}
-		fmt.Fprintf(bw, "<bus>%s<id>%d</id>%s<route>%s</route>%s<color>%s</color>%s<revenue>%t</revenue>"+
+		// A failed write (a full disk) fails every later one at once:
+		// stop at the first, not after n buses.
+		if _, err := fmt.Fprintf(bw, "<bus>%s<id>%d</id>%s<route>%s</route>%s<color>%s</color>%s<revenue>%t</revenue>"+
 			"%s<direction>%s</direction>%s<latitude>%s</latitude>%s<longitude>%s</longitude>"+
 			"%s<pattern>%d</pattern>%s<patternDirection>%s</patternDirection>%s<run>P%d</run>"+
 			"%s<finalStop><![CDATA[%s]]></finalStop>%s<operator>%d</operator>\n</bus>\n",
 			sep, 1000+i%9000, sep, route, sep, colors[rng.IntN(len(colors))], sep, rng.IntN(10) > 0,
 			sep, d, sep, strconv.FormatFloat(lat, 'f', -1, 64), sep, strconv.FormatFloat(lon, 'f', -1, 64),
 			sep, 1000+rng.IntN(9000), sep, pdir, sep, 100+rng.IntN(900),
-			sep, stops[rng.IntN(len(stops))], sep, 10000+rng.IntN(90000))
+			sep, stops[rng.IntN(len(stops))], sep, 10000+rng.IntN(90000)); err != nil {
+			return err
+		}
 	}
 	bw.WriteString("</buses>\n")
 	return bw.Flush()
