@@ -562,6 +562,11 @@ func TestCallbackSlots(t *testing.T) {
 
 // TestMapHeadroom: New refuses with ErrMapLimit before the process runs
 // out of memory mappings, and the process can still create threads.
+// recountsPerStacks: at most one recount of the mappings per this many
+// coroutines made near the limit (ctx recounts every 256 mappings, two a
+// stack).
+const recountsPerStacks = 100
+
 func TestMapHeadroom(t *testing.T) {
 	if os.Getenv("CTX_MAPS_CHILD") == "1" {
 		var cs []*ctx.Coroutine
@@ -575,6 +580,17 @@ func TestMapHeadroom(t *testing.T) {
 		}
 		if !errors.Is(err, ctx.ErrMapLimit) {
 			panic(fmt.Sprintf("after %d coroutines: %v", len(cs), err))
+		}
+		// Refusals cost no recount each: a thousand more, few reads of
+		// /proc/self/maps; and the climb to the limit was not one per New.
+		climb := ctx.MapRecounts()
+		for range 1000 {
+			if _, err := ctx.New(cabi.Count, 0, ctx.WithStackSize(ctx.MinStackSize)); !errors.Is(err, ctx.ErrMapLimit) {
+				panic(fmt.Sprintf("a New past the limit: %v", err))
+			}
+		}
+		if after := ctx.MapRecounts() - climb; climb > len(cs)/recountsPerStacks+8 || after > 8 {
+			panic(fmt.Sprintf("%d recounts of the mappings for %d coroutines, %d more for 1000 refusals", climb, len(cs), after))
 		}
 		var wg sync.WaitGroup
 		for range 16 { // new OS threads

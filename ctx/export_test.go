@@ -31,3 +31,11 @@ func ThreadIsFresh() bool { return threadID() == 0 }
 // CoroDetection reports whether inGoCoroutine was calibrated, and what it
 // says for the calling goroutine.
 func CoroDetection() (calibrated, inCoro bool) { return coroReturnPC != 0, inGoCoroutine() }
+
+// MapRecounts returns how often the mapping count was read from
+// /proc/self/maps.
+func MapRecounts() int {
+	maps.Lock()
+	defer maps.Unlock()
+	return maps.recounts
+}

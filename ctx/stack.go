@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -84,13 +85,19 @@ var (
 	spare atomic.Pointer[Stack]
 
 	// maps counts the process's memory mappings against the limit: an
-	// estimate, others + ours, recounted from /proc/self/maps whenever it
-	// says the limit is near.
+	// estimate, others + ours, recounted from /proc/self/maps when it says
+	// the limit is near, at most once per recountStep mappings of ours made
+	// or freed, or per recountAfter: a recount reads a line per mapping,
+	// so near the limit one per New would make creating coroutines
+	// quadratic, and failing ones slow.
 	maps struct {
 		sync.Mutex
-		limit  int // vm.max_map_count, 0 if unknown
-		others int // mappings that are not ours, as last counted
-		ours   int // mappings of stacks and retired record pages
+		limit     int // vm.max_map_count, 0 if unknown
+		others    int // mappings that are not ours, as last counted
+		ours      int // mappings of stacks and retired record pages
+		countedAt int // ours at the last recount, -1 before the first
+		countedOn time.Time
+		recounts  int // how many recounts: for the tests
 	}
 
 	// limbo holds the record pages of the last retired stacks (retire), a
@@ -121,7 +128,14 @@ const (
 	hotMaxSize = 256 << 10
 )
 
+// recountStep and recountAfter bound how often reserveMaps recounts.
+const (
+	recountStep  = 256
+	recountAfter = time.Second
+)
+
 func init() {
+	maps.countedAt = -1
 	if t, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
 		maps.limit, _ = strconv.Atoi(string(bytes.TrimSpace(t)))
 	}
@@ -141,12 +155,16 @@ func reserveMaps() error {
 	maps.Lock()
 	defer maps.Unlock()
 	if maps.limit > 0 && maps.others+maps.ours+mapsPerStack+MapHeadroom > maps.limit {
-		n := countMaps()
-		if n < 0 {
-			return nil
+		if d := maps.ours - maps.countedAt; maps.countedAt < 0 || d >= recountStep || -d >= recountStep ||
+			time.Since(maps.countedOn) >= recountAfter {
+			n := countMaps()
+			if n < 0 {
+				return nil
+			}
+			maps.others, maps.countedAt, maps.countedOn = n-maps.ours, maps.ours, time.Now()
+			maps.recounts++
 		}
-		maps.others = n - maps.ours
-		if n+mapsPerStack+MapHeadroom > maps.limit {
+		if n := maps.others + maps.ours; n+mapsPerStack+MapHeadroom > maps.limit {
 			return fmt.Errorf("%w (%d of %d in use)", ErrMapLimit, n, maps.limit)
 		}
 	}

@@ -53,6 +53,7 @@ type Kernel struct {
 	budget  int       // tasks to run before the next poll
 	cur     *task     // the task whose body runs now, for panics of step bodies
 	ring    kctx.Ring // native tasks run in one cycle (runNative); made on first use
+	window  int       // how many ready native tasks runNative's next ring may hold
 	tr      Trap      // the trap of a step body being handled
 	panics  map[TID]any
 

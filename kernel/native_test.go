@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/corokernel/corokernel/ctx"
 	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -348,5 +351,67 @@ func TestNativeTaskThread(t *testing.T) {
 				t.Fatalf("%s: the native task ran on thread %d, then on %d (trap %d)", poller, log[1], log[i], i-1)
 			}
 		}
+	}
+}
+
+// TestNativeMapLimit: more native tasks alive at once than the system's
+// memory mappings allow stacks for (vm.max_map_count, 65530 by default:
+// about 30,000 stacks). The tasks whose stacks cannot be made fail once,
+// each with ctx.ErrMapLimit as its panic, and the others sleep and end;
+// Run returns. (Each refusal costs no re-read of /proc/self/maps: they
+// used to, on every scheduling step, and the kernel hung.) In a child
+// process, since it takes the process's mappings to the limit.
+func TestNativeMapLimit(t *testing.T) {
+	const n = 33_000
+	if os.Getenv("KERNEL_MAPS_CHILD") == "1" {
+		k := New()
+		tids := make([]TID, n)
+		for i := range tids {
+			tids[i] = k.Spawn(Native(sym(t, "ck_sleeper"), uintptr(300*time.Millisecond)))
+		}
+		start := time.Now()
+		if err := k.Run(); err != nil {
+			panic(err)
+		}
+		refused, other := 0, 0
+		for _, tid := range tids {
+			if p, ok := k.Panic(tid); ok {
+				if err, _ := p.(error); errors.Is(err, ctx.ErrMapLimit) {
+					refused++
+				} else {
+					other++
+				}
+			}
+		}
+		fmt.Printf("%d tasks: %d refused a stack, %d other failures, in %v\n", n, refused, other, time.Since(start).Round(time.Millisecond))
+		if other != 0 || k.NumTasks() != 0 {
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	if _, err := os.Stat("/proc/sys/vm/max_map_count"); err != nil {
+		t.Skip("no /proc/sys/vm/max_map_count")
+	}
+	if testing.Short() {
+		t.Skip("maps tens of thousands of stacks")
+	}
+	sym(t, "ck_sleeper") // skips without a C compiler
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "-test.run=^TestNativeMapLimit$")
+	cmd.Env = append(os.Environ(), "KERNEL_MAPS_CHILD=1")
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the kernel did not finish %d tasks past the mapping limit in 3 minutes:\n%s", n, out)
+	}
+	t.Log(strings.TrimSpace(string(out)))
+	if err != nil || !strings.Contains(string(out), "refused a stack, 0 other failures") {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

@@ -433,3 +433,10 @@ uintptr_t ck_thread_log(ck_coroutine *co, uintptr_t arg)
 	}
 	return 0;
 }
+
+/* ck_sleeper(co, ns): one Sleep trap of ns nanoseconds, then return 1. */
+uintptr_t ck_sleeper(ck_coroutine *co, uintptr_t ns)
+{
+	co->api->trap(co, CK_TRAP_SLEEP, ns, 0);
+	return 1;
+}
