@@ -492,7 +492,9 @@ TEXT ·noTrap(SB), NOSPLIT|NOFRAME, $0-0
 // word in its co->value (the first time, what Ring.Add stored; after a
 // trap, 0, which trap leaves there), for as long as each one yields
 // through trap with op == pass (consumed: its trap op is cleared), at most
-// max times. It stops at the first coroutine that does anything else
+// max times, or until the Go side sets a.stop (Ring.Stop, from a Go
+// callback of the coroutine last resumed). It stops at the first coroutine
+// that does anything else
 // (another trap, a plain yield, a return, an error) and reports where: i,
 // the resumes made (count, including the one that stopped), and that
 // resume's code: CK_OK when it merely trapped otherwise, cycleMore when
@@ -516,6 +518,10 @@ loop:
 	MOVQ	$const_cycleMore, AX
 	CMPQ	R15, cycleArgs_max(BX)
 	JEQ	stop
+	// Stopped by the Go side (Ring.Stop, from a callback of the last
+	// coroutine resumed): as if the budget had run out.
+	CMPQ	cycleArgs_stop(BX), $0
+	JNE	stop
 	// Progress so far, for a Go callback's panic that abandons this loop.
 	MOVQ	R14, cycleArgs_i(BX)
 	MOVQ	R15, cycleArgs_count(BX)

@@ -467,6 +467,10 @@ loop:
 	MOVD	cycleArgs_max(R19), R2
 	CMP	R2, R23
 	BEQ	stop
+	// Stopped by the Go side (Ring.Stop, from a callback of the last
+	// coroutine resumed): as if the budget had run out.
+	MOVD	cycleArgs_stop(R19), R2
+	CBNZ	R2, stop
 	// Progress so far, for a Go callback's panic that abandons this loop.
 	MOVD	R22, cycleArgs_i(R19)
 	MOVD	R23, cycleArgs_count(R19)

@@ -82,7 +82,10 @@ type cycleArgs struct {
 	n, start, max, pass uintptr
 	i, count            uintptr
 	code                int
+	stop                uintptr // Stop: end the cycle before the next resume
 }
+
+func (r *ring) Stop() { r.args.stop = 1 }
 
 func (r *ring) Cycle(start, max int, pass uint32) (i, count int, more, done bool, err error) {
 	if len(r.cos) == 0 || max <= 0 {

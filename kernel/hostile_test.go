@@ -374,3 +374,36 @@ func TestListenHostName(t *testing.T) {
 		t.Fatal("an unknown host name was accepted")
 	}
 }
+
+// killSpawner is a step task whose Kill spawns a task, as a killed task's
+// cleanup may.
+type killSpawner struct {
+	k     *Kernel
+	spawn func() Task
+}
+
+func (m *killSpawner) Step(int64) Trap { return Yield() }
+func (m *killSpawner) Kill()           { m.k.Spawn(m.spawn()) }
+
+// TestSpawnFromKill: a task spawned by a killed step task's Kill joins the
+// ready queue at once, as pyos's sched.new and a Go task's NewTask put it
+// there: ahead of the killer, which pyos's KillTask reschedules after
+// closing the victim. A Spawn on the scheduler's own thread is never left
+// waiting in the inbox for other goroutines' (which put it behind).
+func TestSpawnFromKill(t *testing.T) {
+	var order []string
+	k := New()
+	victim := k.Spawn(Step(&killSpawner{k: k, spawn: func() Task {
+		return Go(func(s *Sys) { order = append(order, "child") })
+	}}))
+	k.Spawn(Go(func(s *Sys) {
+		s.KillTask(victim)
+		order = append(order, "killer")
+		s.Yield()
+		order = append(order, "killer'")
+	}))
+	runWithin(t, k, 5*time.Second, "Run did not return")
+	if got := strings.Join(order, " "); got != "child killer killer'" {
+		t.Fatalf("order %q, want \"child killer killer'\"", got)
+	}
+}

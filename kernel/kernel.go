@@ -54,8 +54,14 @@ type Kernel struct {
 	cur     *task     // the task whose body runs now, for panics of step bodies
 	ring    kctx.Ring // native tasks run in one cycle (runNative); made on first use
 	window  int       // how many ready native tasks runNative's next ring may hold
-	tr      Trap      // the trap of a step body being handled
-	panics  map[TID]any
+	// schedTID is the OS thread the scheduler's goroutine is locked to
+	// while Run runs (0 otherwise): code on it runs while the scheduler
+	// waits for it (a task, a callback, a Kill), and spawns directly.
+	schedTID atomic.Int64
+	cycling  bool    // a ring cycle is running: spawns wait in born, in order
+	born     []*task // tasks spawned during the ring cycle, in order
+	tr       Trap    // the trap of a step body being handled
+	panics   map[TID]any
 
 	log, trace io.Writer
 	pollerName string
@@ -151,8 +157,18 @@ func (k *Kernel) Spawn(t Task) TID {
 		return 0
 	}
 	k.spawnMu.Lock()
-	if !k.running.Load() {
+	if !k.running.Load() || k.onScheduler() {
 		defer k.spawnMu.Unlock()
+		if k.cycling {
+			// From a native task's Go callback during a ring cycle: the
+			// cycle stops after this task, and runNative queues the new
+			// task where running the tasks one at a time would have.
+			nt := k.newTask(t.b)
+			k.tasks[nt.tid] = nt
+			k.born = append(k.born, nt)
+			k.ring.Stop()
+			return nt.tid
+		}
 		return k.spawn(t.b)
 	}
 	nt := k.newTask(t.b)
@@ -161,6 +177,15 @@ func (k *Kernel) Spawn(t Task) TID {
 	k.spawnMu.Unlock()
 	k.interrupt()
 	return nt.tid
+}
+
+// onScheduler reports whether the caller runs on the scheduler's thread,
+// that is, synchronously with the scheduler: a task's body, a Go callback
+// of a native task, a step task's Kill. No other goroutine runs there
+// while Run runs (its goroutine is locked to it).
+func (k *Kernel) onScheduler() bool {
+	tid := k.schedTID.Load()
+	return tid != 0 && tid == int64(unix.Gettid())
 }
 
 // newTask makes a task for body b, with a fresh TID.
@@ -303,12 +328,14 @@ type loopResult struct {
 // there, on the same goroutine and thread, and the goroutine ends only
 // when the scheduler does.
 func (k *Kernel) schedule(done chan<- loopResult) {
+	k.schedTID.Store(int64(unix.Gettid()))
 	finished := false
 	defer func() {
 		if finished {
 			return
 		}
 		if p := recover(); p != nil {
+			k.schedTID.Store(0)
 			done <- loopResult{panic: p}
 			return
 		}
@@ -322,6 +349,7 @@ func (k *Kernel) schedule(done chan<- loopResult) {
 		}
 	}
 	finished = true
+	k.schedTID.Store(0)
 	done <- loopResult{err: err}
 }
 

@@ -100,6 +100,16 @@ func (b *nativeBody) trap(out uintptr, done bool, err error) Trap {
 // instead, it is abandoned. Either way its stack is freed.
 func (b *nativeBody) kill(t *task) { b.close() }
 
+// queueBorn puts the tasks spawned during a ring cycle on the ready queue,
+// in the order they were spawned.
+func (k *Kernel) queueBorn() {
+	for _, t := range k.born {
+		k.ready.push(t)
+	}
+	clear(k.born)
+	k.born = k.born[:0]
+}
+
 // replayYields moves the first n ready tasks, each of which trapped Yield
 // in a cycle, to the end of the ready queue.
 func (k *Kernel) replayYields(n int) {
@@ -178,14 +188,18 @@ func (k *Kernel) runNative() {
 			p = ErrGoexit // it goes on: schedule's deferred call goes on scheduling
 		}
 		_, count := r.Progress()
+		k.cycling = false
 		k.budget = max(k.budget-count-1, 0)
 		k.replayYields(count)
+		k.queueBorn()
 		t := k.ready.pop()
 		t.state = sRunning
 		t.nat.close()
 		k.crash(t, p)
 	}()
+	k.cycling = true
 	_, count, more, done, err := r.Cycle(0, budget, uint32(OpYield))
+	k.cycling = false
 	cycled = true
 	if count >= m {
 		k.window = min(2*window, maxNativeWindow)
@@ -193,13 +207,25 @@ func (k *Kernel) runNative() {
 		k.window = 2 * count
 	}
 	k.budget -= count
-	passed := count
-	if !more {
-		passed--
-	}
-	k.replayYields(passed)
-	if more {
-		return
+	if len(k.born) > 0 {
+		// The last task resumed spawned tasks from a callback (and
+		// stopped the cycle): the Yields before it went first, then its
+		// children joined the queue, then its own trap, as one at a time.
+		k.replayYields(count - 1)
+		k.queueBorn()
+		if more {
+			k.replayYields(1)
+			return
+		}
+	} else {
+		passed := count
+		if !more {
+			passed--
+		}
+		k.replayYields(passed)
+		if more {
+			return
+		}
 	}
 	t := k.ready.pop()
 	b := t.nat

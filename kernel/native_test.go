@@ -415,3 +415,59 @@ func TestNativeMapLimit(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+// spawnOrder is the state of TestSpawnFromCallbackOrder's callback.
+var spawnOrder struct {
+	k      *Kernel
+	events []string
+}
+
+// TestSpawnFromCallbackOrder: native tasks call a Go callback between
+// their Yields, and the callback spawns a task with Kernel.Spawn. The
+// order of everything that runs is the same with the native tasks run in
+// batched ring cycles (the default) as one at a time (with the trace on):
+// a spawn from a callback stops the cycle, and the child joins the queue
+// where it would have.
+func TestSpawnFromCallbackOrder(t *testing.T) {
+	fn := sym(t, "ck_caller")
+	cb, err := ctx.NewCallback(func(id, step uintptr) uintptr {
+		spawnOrder.events = append(spawnOrder.events, fmt.Sprintf("p%d.%d", id, step))
+		if step == 1 || step == 3 {
+			name := fmt.Sprintf("c%d.%d", id, step)
+			spawnOrder.k.Spawn(Go(func(s *Sys) {
+				spawnOrder.events = append(spawnOrder.events, name)
+				s.Yield()
+				spawnOrder.events = append(spawnOrder.events, name+"'")
+			}))
+		}
+		return 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type caller struct{ cb, id, steps uintptr }
+	run := func(opts ...Option) []string {
+		spawnOrder.events = nil
+		k := New(opts...)
+		spawnOrder.k = k
+		var pin runtime.Pinner
+		defer pin.Unpin()
+		for id := range uintptr(4) {
+			c := &caller{cb, id, 6}
+			pin.Pin(c)
+			k.Spawn(Native(fn, uintptr(unsafe.Pointer(c))))
+		}
+		if err := k.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return spawnOrder.events
+	}
+	batched := run()
+	single := run(WithTrace(io.Discard))
+	if strings.Join(batched, " ") != strings.Join(single, " ") {
+		t.Fatalf("batched: %v\none at a time: %v", batched, single)
+	}
+	if len(batched) != 4*6+4*2*2 {
+		t.Fatalf("%d events: %v", len(batched), batched)
+	}
+}

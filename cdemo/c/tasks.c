@@ -440,3 +440,20 @@ uintptr_t ck_sleeper(ck_coroutine *co, uintptr_t ns)
 	co->api->trap(co, CK_TRAP_SLEEP, ns, 0);
 	return 1;
 }
+
+/* ck_caller(co, arg): arg points at a struct ck_caller; for each step it
+ * calls cb(id, step), a Go callback, then traps Yield. */
+struct ck_caller {
+	uintptr_t (*cb)(uintptr_t id, uintptr_t step);
+	uintptr_t id, steps;
+};
+
+uintptr_t ck_caller(ck_coroutine *co, uintptr_t arg)
+{
+	struct ck_caller *c = (struct ck_caller *)arg;
+	for (uintptr_t i = 0; i < c->steps; i++) {
+		c->cb(c->id, i);
+		co->api->trap(co, CK_TRAP_YIELD, 0, 0);
+	}
+	return 0;
+}

@@ -73,8 +73,9 @@ func bars(t *testing.T, svg []byte) []string {
 }
 
 // TestReportQuick runs the comparison with -quick, in process: the
-// tables have a row for every mechanism, the chart a bar for every row
-// with numbers, and report.json holds the same results and round-trips.
+// tables have a row for every mechanism but the C10K rows (which -quick
+// leaves out, saying so), the chart a bar for every row with numbers, and
+// report.json holds the same results and round-trips.
 func TestReportQuick(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	var stdout, stderr bytes.Buffer
@@ -87,7 +88,12 @@ func TestReportQuick(t *testing.T) {
 	ms := measure.Mechanisms(measure.Config{LoadC: loadC, EchoServers: echoServers})
 	var names []string
 	for _, m := range ms {
-		names = append(names, m.Name)
+		if m.Section != measure.C10K {
+			names = append(names, m.Name)
+		}
+	}
+	if !strings.Contains(stdout.String(), "-quick -only c10k runs them") {
+		t.Error("the quick report does not say that it left the C10K rows out")
 	}
 	progress := fmt.Sprintf("measuring %s (%d/%d)\n", names[len(names)-1], len(names), len(names))
 	for _, want := range []string{"measuring Go function call (1/", progress, "wrote " + filepath.Join(dir, "report.svg"), "wrote " + filepath.Join(dir, "report.json")} {
@@ -122,7 +128,7 @@ func TestReportQuick(t *testing.T) {
 		t.Fatalf("%d table rows, %d results for %d mechanisms:\n%s", len(rows), len(rep.Results), len(names), stdout.String())
 	}
 	_, cerr := loadC()
-	var withTime, withMemoryBar []string
+	var withTime, withMemoryBar, measured []string
 	for i, r := range rep.Results {
 		row := rows[i]
 		if r.Name != names[i] || row[0] != names[i] {
@@ -132,6 +138,11 @@ func TestReportQuick(t *testing.T) {
 		switch {
 		case r.Err != "":
 			t.Errorf("%s failed: %s", r.Name, r.Err)
+		case r.Noisy != "":
+			measured = append(measured, r.Name)
+			if row[2] != "noisy" || !strings.Contains(row[len(row)-1], "noisy") || r.Ns != 0 {
+				t.Errorf("%s: a noisy row printed as %q, Ns %v", r.Name, row, r.Ns)
+			}
 		case r.Unavailable != "":
 			if !strings.Contains(row[len(row)-1], "unavailable") {
 				t.Errorf("%s: row %q does not say it is unavailable", r.Name, row)
@@ -141,6 +152,7 @@ func TestReportQuick(t *testing.T) {
 			}
 		default:
 			withTime = append(withTime, r.Name)
+			measured = append(measured, r.Name)
 			if (r.Section == measure.C10K || r.Section == measure.Switch) && r.Bytes > 0 {
 				withMemoryBar = append(withMemoryBar, r.Name) // these panels draw memory too
 			}
@@ -157,7 +169,7 @@ func TestReportQuick(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"ctx native loop", "iter.Pull", "kernel go task", "epoll, 1000 idle fds", "echo net"} {
-		if !slices.Contains(withTime, want) {
+		if !slices.Contains(measured, want) {
 			t.Errorf("no numbers for %s", want)
 		}
 	}

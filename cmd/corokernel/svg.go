@@ -379,8 +379,11 @@ func panel(s *svg, rows []measure.Result, ticks []tick, bar func(measure.Result)
 		if r.Ns <= 0 {
 			s.text(labelRight, mid, `text-anchor="end" fill="#888"`, label(r.Name))
 			why := "unavailable: " + r.Unavailable
-			if r.Err != "" {
+			switch {
+			case r.Err != "":
 				why = "failed: " + r.Err
+			case r.Noisy != "":
+				why = "noisy: " + r.Noisy
 			}
 			why, _, _ = strings.Cut(why, "\n")
 			if len(why) > 100 {

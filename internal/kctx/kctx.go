@@ -40,6 +40,9 @@ type Ring interface {
 	// yielded (read it with Trap), returned (done), or failed (err, as
 	// from Resume).
 	Cycle(start, max int, pass uint32) (i, count int, more, done bool, err error)
+	// Stop, called by a Go callback of the coroutine a Cycle resumed last,
+	// ends that Cycle once the coroutine stops, as if max had run out.
+	Stop()
 	// Progress returns, after a panic in a Go callback left Cycle, the
 	// index of the coroutine whose callback panicked and the resumes
 	// completed before its own.

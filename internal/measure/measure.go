@@ -8,8 +8,10 @@ package measure
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -92,6 +94,7 @@ type Result struct {
 	BytesOf int       `json:"instances,omitempty"` // with this many instances
 
 	Baseline    bool   `json:"baseline,omitempty"`    // the section's ratios are taken against this row
+	Noisy       string `json:"noisy,omitempty"`       // the runs disagreed by more than NoisyFactor: no result (Ns 0), and how
 	Unavailable string `json:"unavailable,omitempty"` // why it cannot run here
 	Err         string `json:"error,omitempty"`       // how it failed
 }
@@ -135,6 +138,12 @@ func Measure(m Mechanism, o Options) Result {
 		r.Runs = append(r.Runs, float64(d.Nanoseconds())/float64(n))
 	}
 	r.Ns = Median(r.Runs)
+	if lo, hi := slices.Min(r.Runs), slices.Max(r.Runs); hi > NoisyFactor*lo {
+		// Not a result: say how the runs went instead of printing one.
+		r.Noisy = fmt.Sprintf("runs of %d ops disagree %.1fx (%s to %s ns per op)", n, hi/lo,
+			strconv.FormatFloat(lo, 'g', 3, 64), strconv.FormatFloat(hi, 'g', 3, 64))
+		r.Ns = 0
+	}
 	if m.Bytes > 0 && r.Ns > 0 {
 		r.MBPerS = float64(m.Bytes) / r.Ns * 1e3
 	}
@@ -175,10 +184,20 @@ func SetRatios(rs []Result) {
 	}
 }
 
+// NoisyFactor is how far apart the slowest and the fastest of a row's runs
+// may be before the row is marked Noisy instead of reporting a median.
+const NoisyFactor = 4
+
 // calibrate returns the number of operations that run takes about target
-// for, growing the count as testing.B does.
+// for, growing the count as testing.B does. One operation is run first
+// and its time not used: a cold first run (a poller to make, a library to
+// load, a first collection) once made a row settle on one operation and
+// report its set-up as the cost of an operation.
 func calibrate(run func(int) (time.Duration, error), target time.Duration) (int, error) {
 	const most = 1 << 30
+	if _, err := run(1); err != nil {
+		return 0, err
+	}
 	for n := 1; ; {
 		d, err := run(n)
 		if err != nil {

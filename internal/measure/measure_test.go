@@ -192,3 +192,34 @@ func TestGeneratorCount(t *testing.T) {
 type short struct{ fakeC }
 
 func (short) Run(name string, n int, out []uintptr) (int, uintptr, error) { return n - 1, 0, nil }
+
+// TestCalibrateColdStart: a mechanism whose first run is slow (a set-up it
+// does once) is calibrated on warm runs, not settled at one operation
+// whose time is the set-up's; one whose runs disagree wildly is marked
+// noisy, with no median printed as its result.
+func TestCalibrateColdStart(t *testing.T) {
+	first := true
+	cold := Mechanism{Name: "cold", Section: Switch, Run: func(n int) (time.Duration, error) {
+		if first {
+			first = false
+			return 5 * time.Millisecond, nil // as if it made a poller
+		}
+		return time.Duration(n) * 100 * time.Nanosecond, nil
+	}}
+	r := Measure(cold, Options{Target: 2 * time.Millisecond, Runs: 3})
+	if r.Ops < 1000 || r.Ns != 100 || r.Noisy != "" {
+		t.Errorf("a cold first run: %d ops, %v ns, noisy %q; want thousands of ops at 100 ns", r.Ops, r.Ns, r.Noisy)
+	}
+	runs := 0
+	noisy := Mechanism{Name: "noisy", Section: Switch, Run: func(n int) (time.Duration, error) {
+		runs++
+		if runs%2 == 0 {
+			return time.Duration(n) * 1000 * time.Nanosecond, nil
+		}
+		return time.Duration(n) * 100 * time.Nanosecond, nil
+	}}
+	r = Measure(noisy, Options{Target: time.Millisecond, Runs: 3})
+	if r.Noisy == "" || r.Ns != 0 || len(r.Runs) != 3 {
+		t.Errorf("runs 10x apart: noisy %q, ns %v, runs %v; want noisy, no median", r.Noisy, r.Ns, r.Runs)
+	}
+}
