@@ -22,10 +22,14 @@
 // are ctx.YieldFuncTag functions: each handler call suspends libexpat,
 // inside its own stack frames, and is one iteration of the loop. The
 // coroutine runs in ctx's direct mode (ctx.WithDirect): libexpat only
-// computes between two events, for at most one chunk, so no cgocall is
-// needed per event. Breaking
-// out of the loop, or a panic in it, stops the parser (XML_StopParser, as
-// a handler would) and lets it return, then frees it.
+// computes between two events, so no cgocall is needed per event. A token
+// longer than a chunk (a megabyte attribute) is different: libexpat
+// finishes it in one call, which in direct mode would hold a garbage
+// collection, and so every goroutine, for its whole length (430 ms for
+// 64 MB); once a chunk has gone by without an event, chunks are parsed
+// through cgocall until events come again. Breaking out of the loop, or a
+// panic in it, stops the parser (XML_StopParser, as a handler would) and
+// lets it return, then frees it.
 //
 // Walk pushes: the same handlers are Go functions called by libexpat
 // through purego callbacks, the classic SAX style.

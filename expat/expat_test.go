@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -516,5 +518,53 @@ func TestReaderBytesWithError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "bytes for a") {
 			t.Fatalf("a Reader that returns more than its buffer: %v", err)
 		}
+	}
+}
+
+// TestHugeTokenStall: a 24 MB attribute value is one token, which libexpat
+// finishes in one call. In direct mode that call ran without a safe point,
+// so a garbage collection waiting to stop the world held every goroutine
+// for its whole length (about 150 ms for 24 MB, 430 ms for 64 MB). The
+// chunks that follow a chunk's worth of input without an event are parsed
+// through cgocall, where the runtime does not wait: a goroutine that
+// sleeps 1 ms at a time, while collections run, is never held long.
+func TestHugeTokenStall(t *testing.T) {
+	need(t)
+	if testing.Short() {
+		t.Skip("parses 24 MB")
+	}
+	doc := `<a v="` + strings.Repeat("x", 24<<20) + `"><b/></a>`
+	var stop atomic.Bool
+	var worst atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() {
+			runtime.GC()
+		}
+	})
+	wg.Go(func() {
+		for !stop.Load() {
+			start := time.Now()
+			time.Sleep(time.Millisecond)
+			if d := int64(time.Since(start)); d > worst.Load() {
+				worst.Store(d)
+			}
+		}
+	})
+	events := 0
+	for _, err := range expat.Events(strings.NewReader(doc)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		events++
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d events; the longest 1 ms sleep took %v", events, time.Duration(worst.Load()))
+	if events != 4 {
+		t.Fatalf("%d events, want 4", events)
+	}
+	if w := time.Duration(worst.Load()); w > 60*time.Millisecond {
+		t.Fatalf("a 1 ms sleep took %v while a 24 MB token was parsed: the parse held the collector", w)
 	}
 }

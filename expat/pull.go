@@ -53,6 +53,7 @@ func Events(r io.Reader) iter.Seq2[*Event, error] {
 		call(lib.setCharacterDataHandler, ps.p, handlers[tagText])
 		var c *ctx.Coroutine // the chunk being parsed
 		ev := new(Event)
+		since := 0 // bytes fed since the last event
 		defer func() {
 			if c != nil {
 				ps.stop(c)
@@ -70,8 +71,19 @@ func Events(r io.Reader) iter.Seq2[*Event, error] {
 			// XML_ParseBuffer(parser, n, final), on a coroutine: each
 			// handler call suspends it. libexpat only computes between
 			// handler calls (the reading is done here, in Go), so the
-			// coroutine runs in direct mode, without a cgocall per event.
-			c, err = ctx.NewCall(lib.parseBuffer, []uintptr{ps.p, uintptr(n), b2u(final)}, ctx.WithDirect())
+			// coroutine runs in direct mode, without a cgocall per event:
+			// while events come, a resume does at most about a chunk's
+			// work. A token longer than that (a megabyte attribute) is
+			// finished in one call, which in direct mode would hold a
+			// garbage collection, and every goroutine, for its whole
+			// length; so once a chunk's worth has gone by without an
+			// event, chunks go through cgocall until events come again.
+			since += n
+			var mode []ctx.Option
+			if since <= ChunkSize {
+				mode = append(mode, ctx.WithDirect())
+			}
+			c, err = ctx.NewCall(lib.parseBuffer, []uintptr{ps.p, uintptr(n), b2u(final)}, mode...)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -91,6 +103,7 @@ func Events(r io.Reader) iter.Seq2[*Event, error] {
 					}
 					break
 				}
+				since = 0
 				a := c.Args() // the handler's arguments: (userData, ...)
 				switch c.Tag() {
 				case tagStart:
