@@ -190,7 +190,8 @@ var lib struct {
 	parserCreate, parserFree                   uintptr
 	setElementHandler, setCharacterDataHandler uintptr
 	setUserData, getBuffer, parseBuffer        uintptr
-	stopParser, getErrorCode, errorString      uintptr
+	stopParser, resumeParser                   uintptr
+	getErrorCode, errorString                  uintptr
 	currentLineNumber, currentColumnNumber     uintptr
 }
 
@@ -215,6 +216,7 @@ func Available() error {
 			{&lib.getBuffer, "XML_GetBuffer"},
 			{&lib.parseBuffer, "XML_ParseBuffer"},
 			{&lib.stopParser, "XML_StopParser"},
+			{&lib.resumeParser, "XML_ResumeParser"},
 			{&lib.getErrorCode, "XML_GetErrorCode"},
 			{&lib.errorString, "XML_ErrorString"},
 			{&lib.currentLineNumber, "XML_GetCurrentLineNumber"},

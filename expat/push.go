@@ -6,19 +6,24 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/corokernel/corokernel"
 	"github.com/ebitengine/purego"
 )
 
 // Walk parses the XML that r holds and calls fn with each event, in
-// document order, from libexpat's handlers: Go functions that libexpat
-// calls through purego callbacks, the classic push (SAX) style. The
-// *Event and its slices are valid only during the call.
+// document order: the push (SAX) style, libexpat calling its handlers,
+// Go functions, through purego callbacks. The *Event and its slices are
+// valid only during the call.
 //
-// An error from fn stops the parser, and Walk returns it. A panic in fn
-// stops the parser too; it is caught before it could cross libexpat's
-// frames, and Walk panics with it once the parser has returned. Otherwise
-// Walk returns nil, a *SyntaxError, r's error, or an error wrapping
-// ErrUnavailable.
+// fn does not run inside libexpat's frames: each handler queues its event
+// and suspends the parser (XML_StopParser, resumable), XML_ParseBuffer
+// returns, Walk calls fn, and XML_ResumeParser goes on. A panic or a
+// runtime.Goexit (t.FailNow) in fn therefore leaves a suspended parser,
+// which Walk frees whole on its way out, instead of abandoning libexpat in
+// the middle of a call, after which libexpat 2.5 leaks the parser (70 KB)
+// whatever is freed. An error from fn ends the parse; Walk returns it.
+// Otherwise Walk returns nil, a *SyntaxError, r's error, or an error
+// wrapping ErrUnavailable.
 func Walk(r io.Reader, fn func(*Event) error) error {
 	if fn == nil {
 		return errors.New("expat: Walk with a nil function")
@@ -29,9 +34,10 @@ func Walk(r io.Reader, fn func(*Event) error) error {
 	}
 	defer ps.free()
 	cb := pushCallbacks()
-	w := &walk{ps: ps, fn: fn}
+	w := &walk{ps: ps}
 	// An Event fn kept past Walk reads as empty, not as freed memory.
-	defer func() { w.ev = Event{} }()
+	ev := new(Event)
+	defer func() { *ev = Event{} }()
 	h := walks.add(w)
 	defer walks.remove(h)
 	call(lib.setUserData, ps.p, h)
@@ -42,13 +48,25 @@ func Walk(r io.Reader, fn func(*Event) error) error {
 		if err != nil {
 			return err
 		}
-		status := int32(call(lib.parseBuffer, ps.p, uintptr(n), b2u(final)))
+		status := call(lib.parseBuffer, ps.p, uintptr(n), b2u(final))
+		for status == statusSuspended {
+			// The queued events (a handler's, and any libexpat made
+			// before the suspension took hold: an empty element's end),
+			// outside libexpat's frames.
+			for i := range w.queue {
+				*ev = w.queue[i]
+				if err := fn(ev); err != nil {
+					return err
+				}
+			}
+			clear(w.queue)
+			w.queue = w.queue[:0]
+			// One argument: the machine layer's cgocall, which does not
+			// allocate as purego's variadic call does.
+			status = uintptr(corokernel.Call(lib.resumeParser, ptr(ps.p)))
+		}
 		switch {
-		case w.panicked:
-			panic(w.panicVal)
-		case w.err != nil:
-			return w.err
-		case status == 0: // XML_STATUS_ERROR
+		case status == statusError:
 			return ps.syntaxError()
 		case final:
 			return nil
@@ -56,32 +74,25 @@ func Walk(r io.Reader, fn func(*Event) error) error {
 	}
 }
 
-// walk is one Walk in progress.
+// XML_Status values.
+const (
+	statusError     = 0
+	statusSuspended = 2
+)
+
+// walk is one Walk in progress: the events its handlers queued since the
+// parser last suspended.
 type walk struct {
-	ps       *parser
-	fn       func(*Event) error
-	ev       Event
-	err      error
-	panicked bool
-	panicVal any
+	ps    *parser
+	queue []Event
 }
 
-// deliver calls fn with the event, turning an error or a panic into a
-// stopped parser.
-func (w *walk) deliver() {
-	if w.err != nil || w.panicked {
-		return // stopped: the handlers libexpat still calls are ignored
+// push queues an event; the first of a suspension suspends the parser.
+func (w *walk) push(ev Event) {
+	if len(w.queue) == 0 {
+		call(lib.stopParser, w.ps.p, 1) // resumable: XML_ParseBuffer returns XML_STATUS_SUSPENDED
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			w.panicked, w.panicVal = true, v
-			call(lib.stopParser, w.ps.p, 0)
-		}
-	}()
-	if err := w.fn(&w.ev); err != nil {
-		w.err = err
-		call(lib.stopParser, w.ps.p, 0)
-	}
+	w.queue = append(w.queue, ev)
 }
 
 // walks maps the handle libexpat passes as user data to its walk, so that
@@ -126,19 +137,13 @@ var push callbacks
 func pushCallbacks() *callbacks {
 	push.once.Do(func() {
 		push.start = purego.NewCallback(func(ud, name, atts uintptr) {
-			w := walks.get(ud)
-			w.ev = Event{Kind: Start, Name: cstring(ptr(name)), atts: ptr(atts)}
-			w.deliver()
+			walks.get(ud).push(Event{Kind: Start, Name: cstring(ptr(name)), atts: ptr(atts)})
 		})
 		push.end = purego.NewCallback(func(ud, name uintptr) {
-			w := walks.get(ud)
-			w.ev = Event{Kind: End, Name: cstring(ptr(name))}
-			w.deliver()
+			walks.get(ud).push(Event{Kind: End, Name: cstring(ptr(name))})
 		})
 		push.text = purego.NewCallback(func(ud, s uintptr, n int32) {
-			w := walks.get(ud)
-			w.ev = Event{Kind: Text, Text: unsafe.Slice((*byte)(ptr(s)), n)}
-			w.deliver()
+			walks.get(ud).push(Event{Kind: Text, Text: unsafe.Slice((*byte)(ptr(s)), n)})
 		})
 	})
 	return &push
