@@ -296,7 +296,7 @@ type Loop struct {
 }
 
 // loopDefaults is the config of every Loop made without options.
-var loopDefaults = config{size: DefaultStackSize, owned: true}
+var loopDefaults = config{size: DefaultStackSize, owned: true, name: loopName}
 
 // A Result is what a loop's C function returned, read on its thread the
 // moment it returned.
@@ -333,6 +333,9 @@ func NewLoop(fn uintptr, args []uintptr, opts ...Option) *Loop {
 		l.cfg = new(config)
 		l.cfg.set(opts)
 		l.cfg.owned = true // the run closes its coroutine, always
+		if l.cfg.name == "" {
+			l.cfg.name = loopName
+		}
 	}
 	copy(l.args[:], args)
 	return l

@@ -55,7 +55,18 @@ type Stack struct {
 	inUse bool
 	freed bool
 	hot   bool // in the pool with the pages its last body touched (see pool)
+	// loopLabel: the label area holds loopName's line, at loopMsg
+	// (label), from an earlier pull loop: the next one need not write it.
+	loopLabel            bool
+	loopMsg, loopLen     uintptr
+	loopName, loopNameOf uintptr
 }
+
+// loopName names the coroutine of a pull loop made without WithName in
+// the overflow and fault reports: a loop's coroutine is not visible to
+// its user, so a number would tell them nothing, and a fixed line is
+// written once per stack rather than once per loop.
+const loopName = "a pull loop's coroutine"
 
 // GuardSize is the size of the PROT_NONE region below every stack: a
 // whole number of pages for every page size Linux uses (4, 16 and 64 KiB).
@@ -398,6 +409,10 @@ func (s *Stack) hi() uintptr   { return s.lo() + uintptr(s.size) }
 // when name is empty. (No fmt: this runs for every New.)
 func (s *Stack) label(name string, id uint64) (msg, n, nameAt, nameLen uintptr) {
 	const prefix = "corokernel: stack overflow in "
+	if name == loopName && s.loopLabel {
+		return s.loopMsg, s.loopLen, s.loopName, s.loopNameOf
+	}
+	s.loopLabel = false
 	var b [msgRoom]byte
 	line := append(b[:0], prefix...)
 	if name == "" {
@@ -414,5 +429,9 @@ func (s *Stack) label(name string, id uint64) (msg, n, nameAt, nameLen uintptr) 
 	at := len(s.mem) - int(coroSize) - msgRoom
 	copy(s.mem[at:], line)
 	msg = uintptr(unsafe.Pointer(&s.mem[at]))
+	if name == loopName {
+		s.loopLabel = true
+		s.loopMsg, s.loopLen, s.loopName, s.loopNameOf = msg, uintptr(len(line)), msg+uintptr(len(prefix)), nameLen
+	}
 	return msg, uintptr(len(line)), msg + uintptr(len(prefix)), nameLen
 }
