@@ -19,6 +19,8 @@
 // system stack first; package ctx builds safe coroutines on top of it.
 package corokernel
 
+//go:generate go run gen_frames.go
+
 import (
 	"unsafe"
 

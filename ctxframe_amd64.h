@@ -1,6 +1,8 @@
 // The amd64 context frame as macros, shared by the machine layer
-// (ctx_amd64.s) and package ctx, so that every context in the module has
-// one layout. ctx_amd64.s draws the frame and says why each register is
+// (ctx_amd64.s), package ctx and internal/cabi, so that every context in
+// the module has one layout. Those packages include copies of their own,
+// which go generate here writes (gen_frames.go): the go command rebuilds a
+// package only when its own files change. ctx_amd64.s draws the frame and says why each register is
 // saved.
 
 // SAVE_CONTEXT pushes the callee-saved state below the return address that

@@ -1,6 +1,8 @@
 // The arm64 context frame as macros, shared by the machine layer
-// (ctx_arm64.s) and package ctx, so that every context in the module has
-// one layout. ctx_arm64.s draws the frame and says why each register is
+// (ctx_arm64.s), package ctx and internal/cabi, so that every context in
+// the module has one layout. Those packages include copies of their own,
+// which go generate here writes (gen_frames.go): the go command rebuilds a
+// package only when its own files change. ctx_arm64.s draws the frame and says why each register is
 // saved. X9 is the scratch register for FPCR.
 
 // SAVE_CONTEXT saves the callee-saved state in a new frame below SP and

@@ -5,7 +5,7 @@
 // the Go toolchain writes from the Go declarations in ctx.go (type coro is
 // struct ck_coroutine, threadBlock the per-thread block, cbRecord a
 // callback in progress, resumeArgs one Go Resume's argument block); the
-// context frame is ../ctxframe_amd64.h, shared with the machine layer.
+// context frame is ctxframe_amd64.h, a copy of the machine layer's.
 //
 // The switches here keep the CPU's stack of predicted return addresses
 // (the RAS) in step with the real stacks. A body resumed from Go returns
@@ -27,7 +27,7 @@
 
 #include "textflag.h"
 #include "go_asm.h"
-#include "../ctxframe_amd64.h"
+#include "ctxframe_amd64.h"
 
 #define SS_DISABLE	2
 #define ALTSTACK_SIZE	65536

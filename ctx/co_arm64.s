@@ -21,7 +21,7 @@
 
 #include "textflag.h"
 #include "go_asm.h"
-#include "../ctxframe_arm64.h"
+#include "ctxframe_arm64.h"
 
 #define SS_DISABLE	2
 #define ALTSTACK_SIZE	65536

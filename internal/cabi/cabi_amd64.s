@@ -2,7 +2,7 @@
 // ck_api offsets: yield +8, current +24. ck_coroutine: api +0, stack low +64.
 
 #include "textflag.h"
-#include "../../ctxframe_amd64.h"
+#include "ctxframe_amd64.h"
 
 TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
 	// RBX = co, R12 = n, R13 = i; three pushes realign SP.

@@ -3,7 +3,7 @@
 // Globals are addressed with MOVD $sym(SB) so that X27 is never clobbered.
 
 #include "textflag.h"
-#include "../../ctxframe_arm64.h"
+#include "ctxframe_arm64.h"
 
 TEXT ·count(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 = co, X20 = n, X21 = i; frame keeps them and LR.
