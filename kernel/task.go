@@ -15,9 +15,10 @@ type Task struct {
 	b body
 }
 
-// body is a kind of task as the scheduler sees it. Every kind (Go, step,
-// and later native tasks) implements it; the scheduler knows nothing else
-// about a task's code.
+// body is a kind of task as the scheduler sees it. Every kind (Go, step
+// and native tasks) implements it; the scheduler knows nothing else about
+// a task's code, except that runNative batches native tasks' resumes in a
+// ring cycle (native.go).
 type body interface {
 	// resume runs the body until its next trap and returns that trap.
 	// r is the result word of the trap the body is suspended in (0 on the
