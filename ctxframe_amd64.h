@@ -32,10 +32,9 @@
 // can push that instead of SAVE_FP_CONTROL, as an 8-byte word in the
 // slot's layout (MXCSR without its status flags, then the x87 control
 // word), and then SAVE_REGISTERS. Package ctx does so for Go resumers,
-// whose state is always Go's: STMXCSR costs a few nanoseconds on some
-// cores (about 5 on AMD Zen 3, where a load of its result also waits for
-// it to reach the cache), and a switch from Go would pay that on every
-// resume.
+// whose state is always Go's: STMXCSR is slow on some cores (on AMD Zen
+// 3, where a load of its result also waits for it to reach the cache),
+// and a switch from Go would pay that on every resume.
 
 // RESTORE_CONTEXT(to) makes SP the frame at to and restores the state
 // saved there. It must follow SAVE_CONTEXT with SP unchanged: the frame
@@ -46,8 +45,9 @@
 // The floating-point control state is restored only where it differs,
 // and never MXCSR's status flags (bits 0-5): the ABI makes only MXCSR's
 // control bits and the x87 control word callee-saved, and an LDMXCSR that
-// changes MXCSR makes the next STMXCSR wait (about 80 ns on the project's
-// Xeon). Restoring the flags, as boost.context does, pays that on every
+// changes MXCSR makes the next STMXCSR wait (on Intel; docs/performance.md,
+// "The MXCSR status-flag trap", has the figures). Restoring the flags, as
+// boost.context does, pays that on every
 // switch whenever one side has a flag set and the other not, the normal
 // case once one side does inexact arithmetic. So the two frames' control
 // words are compared (MXCSR's control bits and the x87 CW, each read with
@@ -58,8 +58,9 @@
 // On AMD cores the trade is the other way round, and the including
 // package's fpLoadAlways (set from CPUID's vendor) says so: an LDMXCSR
 // that changes MXCSR costs nothing extra there, while loading the value
-// STMXCSR has just stored waits for the store to reach the cache (about
-// 2 ns per switch on Zen 3). There the saved words are loaded
+// STMXCSR has just stored waits for the store to reach the cache (a few
+// nanoseconds per switch on Zen 3, as measured in docs/performance.md).
+// There the saved words are loaded
 // unconditionally, flags and all (which the ABI allows), as boost.context
 // does, and nothing is compared.
 #define RESTORE_CONTEXT(to) \
