@@ -174,12 +174,15 @@ func (k *Call) String(i int) string { return string(cbytes(k.rec().args[i])) }
 func (k *Call) StringBytes(i int) []byte { return cbytes(k.rec().args[i]) }
 
 // StringAt returns a Go copy of the j'th string of the array of C strings
-// (char **) the i'th argument points at ("" for a NULL entry), as in
-// sqlite3_exec's row callback: values StringAt(2, col), names
-// StringAt(3, col). j is not checked against the array's length, which
-// only the C code knows.
+// (char **) the i'th argument points at ("" for a NULL entry, and for a
+// NULL array), as in sqlite3_exec's row callback: values StringAt(2,
+// col), names StringAt(3, col). A negative j panics; j is not checked
+// against the array's length, which only the C code knows.
 func (k *Call) StringAt(i, j int) string {
 	p := k.rec().args[i]
+	if j < 0 {
+		panic(fmt.Sprintf("ctx: Call.StringAt(%d, %d): a negative index", i, j))
+	}
 	if p == 0 {
 		return ""
 	}

@@ -227,6 +227,7 @@ func TestLoopMisuse(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustPanic(t, "Bytes with a pointer for a length", "length", func() { call.Bytes(0, 1) })
+		mustPanic(t, "StringAt with a negative index", "negative index", func() { call.StringAt(0, -1) })
 		call.Return(0)
 	}
 	for call := range ctx.NewLoop(bsearch, []uintptr{0, args[1], 1, 4, ctx.YieldFunc()}).Calls() { // key NULL
