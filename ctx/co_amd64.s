@@ -781,16 +781,17 @@ done:
 // floating-point register arguments pass through; RAX:RDX and XMM0:XMM1
 // carry the results back.
 //
-// Frame on the caller's stack:
+// Frame on the caller's stack, struct cbFrame (thunk_amd64.go), its
+// offsets from go_asm.h:
 //
-//	+0x00..0x7f  XMM0-XMM7
-//	+0x80..0xaf  RDI RSI RDX RCX R8 R9
-//	+0xb0        R11 (callback index)
-//	+0xb8        RBX (callee-saved; holds the caller's SP across the call)
-//	+0xc0        cbRecord {prev, boundary}
-//	+0xd0        the thread block
-//	+0xd8        the caller's FP control state (MXCSR, x87 CW), as saved
-//	+0xe0        Go's, with the caller's status flags, to load
+//	+0x00..0x7f  xmm    XMM0-XMM7
+//	+0x80..0xaf  args   RDI RSI RDX RCX R8 R9
+//	+0xb0        index  R11 (callback index)
+//	+0xb8        rbx    RBX (callee-saved; holds the caller's SP across the call)
+//	+0xc0        rec    cbRecord {prev, boundary}
+//	+0xd0        block  the thread block
+//	+0xd8        fp     the caller's FP control state (MXCSR, x87 CW), as saved
+//	+0xe0        gofp   Go's, with the caller's status flags, to load
 //
 // Go code runs with Go's floating-point control state (goFP): a body that
 // set another rounding mode or flush-to-zero must not change the Go
@@ -798,30 +799,31 @@ done:
 // returns. Resumes from Go rely on it too (switchIn stores goFP as a Go
 // resumer's state without reading it).
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	// Entered by a jump from a thunk that C called: 0xe8 bytes realign SP.
-	SUBQ	$0xe8, SP
-	MOVUPS	X0, 0x00(SP)
-	MOVUPS	X1, 0x10(SP)
-	MOVUPS	X2, 0x20(SP)
-	MOVUPS	X3, 0x30(SP)
-	MOVUPS	X4, 0x40(SP)
-	MOVUPS	X5, 0x50(SP)
-	MOVUPS	X6, 0x60(SP)
-	MOVUPS	X7, 0x70(SP)
-	MOVQ	DI, 0x80(SP)
-	MOVQ	SI, 0x88(SP)
-	MOVQ	DX, 0x90(SP)
-	MOVQ	CX, 0x98(SP)
-	MOVQ	R8, 0xa0(SP)
-	MOVQ	R9, 0xa8(SP)
-	MOVQ	R11, 0xb0(SP)
-	MOVQ	BX, 0xb8(SP)
+	// Entered by a jump from a thunk that C called: cbFrame__size (0xe8)
+	// bytes realign SP.
+	SUBQ	$cbFrame__size, SP
+	MOVUPS	X0, (cbFrame_xmm+0x00)(SP)
+	MOVUPS	X1, (cbFrame_xmm+0x10)(SP)
+	MOVUPS	X2, (cbFrame_xmm+0x20)(SP)
+	MOVUPS	X3, (cbFrame_xmm+0x30)(SP)
+	MOVUPS	X4, (cbFrame_xmm+0x40)(SP)
+	MOVUPS	X5, (cbFrame_xmm+0x50)(SP)
+	MOVUPS	X6, (cbFrame_xmm+0x60)(SP)
+	MOVUPS	X7, (cbFrame_xmm+0x70)(SP)
+	MOVQ	DI, (cbFrame_args+0x00)(SP)
+	MOVQ	SI, (cbFrame_args+0x08)(SP)
+	MOVQ	DX, (cbFrame_args+0x10)(SP)
+	MOVQ	CX, (cbFrame_args+0x18)(SP)
+	MOVQ	R8, (cbFrame_args+0x20)(SP)
+	MOVQ	R9, (cbFrame_args+0x28)(SP)
+	MOVQ	R11, cbFrame_index(SP)
+	MOVQ	BX, cbFrame_rbx(SP)
 
 	// The stack to call on (R11): this one, unless SP lies inside the
 	// current coroutine's stack. The boundary (R10): 0, or the outermost
 	// coroutine below the callback.
 	CALL	threadBlock<>(SB)
-	MOVQ	AX, 0xd0(SP)
+	MOVQ	AX, cbFrame_block(SP)
 	CMPQ	threadBlock_direct(AX), $0
 	JNE	refuse
 	MOVQ	SP, R11
@@ -854,49 +856,49 @@ found:
 record:
 	// Push the callback's record on the thread block.
 	MOVQ	threadBlock_cbTop(AX), CX
-	MOVQ	CX, (0xc0+cbRecord_prev)(SP)
-	MOVQ	R10, (0xc0+cbRecord_boundary)(SP)
-	LEAQ	0xc0(SP), CX
+	MOVQ	CX, (cbFrame_rec+cbRecord_prev)(SP)
+	MOVQ	R10, (cbFrame_rec+cbRecord_boundary)(SP)
+	LEAQ	cbFrame_rec(SP), CX
 	MOVQ	CX, threadBlock_cbTop(AX)
 
 	// Go's FP control state for the Go code, if the caller's differs
 	// (R8 and R9 are reloaded below).
-	STMXCSR	0xd8(SP)
-	FSTCW	0xdc(SP)
-	MOVQ	0xd8(SP), R8
+	STMXCSR	cbFrame_fp(SP)
+	FSTCW	(cbFrame_fp+4)(SP)
+	MOVQ	cbFrame_fp(SP), R8
 	XORQ	·goFP(SB), R8
 	MOVQ	$const_fpControlMask, R9
 	ANDQ	R9, R8
 	JZ	fpGo
-	MOVL	0xd8(SP), R8
+	MOVL	cbFrame_fp(SP), R8
 	ANDL	$0x3f, R8
 	ORL	·goFP(SB), R8
-	MOVL	R8, 0xe0(SP)
+	MOVL	R8, cbFrame_gofp(SP)
 	MOVW	·goFP+4(SB), R8
-	MOVW	R8, 0xe4(SP)
-	LDMXCSR	0xe0(SP)
-	FLDCW	0xe4(SP)
+	MOVW	R8, (cbFrame_gofp+4)(SP)
+	LDMXCSR	cbFrame_gofp(SP)
+	FLDCW	(cbFrame_gofp+4)(SP)
 fpGo:
 
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in RBX.
-	MOVQ	0xb0(SP), AX
+	MOVQ	cbFrame_index(SP), AX
 	LEAQ	·callbackTargets(SB), R10
 	MOVQ	(R10)(AX*8), R10
-	MOVUPS	0x00(SP), X0
-	MOVUPS	0x10(SP), X1
-	MOVUPS	0x20(SP), X2
-	MOVUPS	0x30(SP), X3
-	MOVUPS	0x40(SP), X4
-	MOVUPS	0x50(SP), X5
-	MOVUPS	0x60(SP), X6
-	MOVUPS	0x70(SP), X7
-	MOVQ	0x80(SP), DI
-	MOVQ	0x88(SP), SI
-	MOVQ	0x90(SP), DX
-	MOVQ	0x98(SP), CX
-	MOVQ	0xa0(SP), R8
-	MOVQ	0xa8(SP), R9
+	MOVUPS	(cbFrame_xmm+0x00)(SP), X0
+	MOVUPS	(cbFrame_xmm+0x10)(SP), X1
+	MOVUPS	(cbFrame_xmm+0x20)(SP), X2
+	MOVUPS	(cbFrame_xmm+0x30)(SP), X3
+	MOVUPS	(cbFrame_xmm+0x40)(SP), X4
+	MOVUPS	(cbFrame_xmm+0x50)(SP), X5
+	MOVUPS	(cbFrame_xmm+0x60)(SP), X6
+	MOVUPS	(cbFrame_xmm+0x70)(SP), X7
+	MOVQ	(cbFrame_args+0x00)(SP), DI
+	MOVQ	(cbFrame_args+0x08)(SP), SI
+	MOVQ	(cbFrame_args+0x10)(SP), DX
+	MOVQ	(cbFrame_args+0x18)(SP), CX
+	MOVQ	(cbFrame_args+0x20)(SP), R8
+	MOVQ	(cbFrame_args+0x28)(SP), R9
 	MOVQ	SP, BX
 	MOVQ	R11, SP
 	CALL	R10
@@ -904,18 +906,18 @@ fpGo:
 
 	// Pop the record (RAX:RDX and XMM0:XMM1 hold the results), and give
 	// the caller its FP control state back if it was not Go's.
-	MOVQ	0xd0(SP), R8
-	MOVQ	(0xc0+cbRecord_prev)(SP), R9
+	MOVQ	cbFrame_block(SP), R8
+	MOVQ	(cbFrame_rec+cbRecord_prev)(SP), R9
 	MOVQ	R9, threadBlock_cbTop(R8)
-	MOVQ	0xd8(SP), R8
+	MOVQ	cbFrame_fp(SP), R8
 	XORQ	·goFP(SB), R8
 	MOVQ	$const_fpControlMask, R9
 	ANDQ	R9, R8
 	JZ	3(PC)
-	LDMXCSR	0xd8(SP)
-	FLDCW	0xdc(SP)
-	MOVQ	0xb8(SP), BX
-	ADDQ	$0xe8, SP
+	LDMXCSR	cbFrame_fp(SP)
+	FLDCW	(cbFrame_fp+4)(SP)
+	MOVQ	cbFrame_rbx(SP), BX
+	ADDQ	$cbFrame__size, SP
 	RET
 
 refuse:

@@ -675,37 +675,38 @@ done:
 // X0-X7, X8 (indirect result) and D0-D7 pass through; X0:X1 and D0:D1
 // carry the results back.
 //
-// Frame on the caller's stack:
+// Frame on the caller's stack, struct cbFrame (thunk_arm64.go), its
+// offsets from go_asm.h:
 //
-//	+0x00        LR, X19 (callee-saved; holds the caller's SP across the call)
-//	+0x10..0x4f  X0-X7
-//	+0x50        X8, X9 (callback index)
-//	+0x60..0x9f  D0-D7
-//	+0xa0        FP, the thread block
-//	+0xb0        cbRecord {prev, boundary}
-//	+0xc0        the caller's FPCR, pad
+//	+0x00        lr, x19      LR, X19 (callee-saved; holds the caller's SP across the call)
+//	+0x10..0x4f  args         X0-X7
+//	+0x50        x8, index    X8, X9 (callback index)
+//	+0x60..0x9f  fargs        D0-D7
+//	+0xa0        fp, block    FP, the thread block
+//	+0xb0        rec          cbRecord {prev, boundary}
+//	+0xc0        fpcr         the caller's FPCR, pad
 //
 // The Go code runs with Go's FPCR, goFP, and the caller gets its own back
 // (see co_amd64.s).
 TEXT ·callbackCommon(SB), NOSPLIT|NOFRAME, $0-0
-	SUB	$0xd0, RSP
-	STP	(R30, R19), 0x00(RSP)
-	STP	(R0, R1), 0x10(RSP)
-	STP	(R2, R3), 0x20(RSP)
-	STP	(R4, R5), 0x30(RSP)
-	STP	(R6, R7), 0x40(RSP)
-	STP	(R8, R9), 0x50(RSP)
-	FSTPD	(F0, F1), 0x60(RSP)
-	FSTPD	(F2, F3), 0x70(RSP)
-	FSTPD	(F4, F5), 0x80(RSP)
-	FSTPD	(F6, F7), 0x90(RSP)
-	MOVD	R29, 0xa0(RSP)
+	SUB	$cbFrame__size, RSP
+	STP	(R30, R19), cbFrame_lr(RSP)
+	STP	(R0, R1), (cbFrame_args+0x00)(RSP)
+	STP	(R2, R3), (cbFrame_args+0x10)(RSP)
+	STP	(R4, R5), (cbFrame_args+0x20)(RSP)
+	STP	(R6, R7), (cbFrame_args+0x30)(RSP)
+	STP	(R8, R9), cbFrame_x8(RSP)
+	FSTPD	(F0, F1), (cbFrame_fargs+0x00)(RSP)
+	FSTPD	(F2, F3), (cbFrame_fargs+0x10)(RSP)
+	FSTPD	(F4, F5), (cbFrame_fargs+0x20)(RSP)
+	FSTPD	(F6, F7), (cbFrame_fargs+0x30)(RSP)
+	MOVD	R29, cbFrame_fp(RSP)
 
 	// The stack to call on (X11): this one, unless SP lies inside the
 	// current coroutine's stack. The boundary (X12): 0, or the outermost
 	// coroutine below the callback.
 	BL	threadBlock<>(SB)
-	MOVD	R0, 0xa8(RSP)
+	MOVD	R0, cbFrame_block(RSP)
 	MOVD	threadBlock_direct(R0), R8
 	CBNZ	R8, refuse
 	MOVD	RSP, R11
@@ -740,14 +741,14 @@ found:
 record:
 	// Push the callback's record on the thread block.
 	MOVD	threadBlock_cbTop(R0), R2
-	MOVD	R2, (0xb0+cbRecord_prev)(RSP)
-	MOVD	R12, (0xb0+cbRecord_boundary)(RSP)
-	ADD	$0xb0, RSP, R2
+	MOVD	R2, (cbFrame_rec+cbRecord_prev)(RSP)
+	MOVD	R12, (cbFrame_rec+cbRecord_boundary)(RSP)
+	ADD	$cbFrame_rec, RSP, R2
 	MOVD	R2, threadBlock_cbTop(R0)
 
 	// Go's FPCR for the Go code, if the caller's differs.
 	MRS	FPCR, R9
-	MOVD	R9, 0xc0(RSP)
+	MOVD	R9, cbFrame_fpcr(RSP)
 	MOVD	$·goFP(SB), R10
 	MOVD	(R10), R10
 	CMP	R9, R10
@@ -756,18 +757,18 @@ record:
 
 	// Target from the table, arguments back in their registers, then call
 	// on the chosen stack with the caller's SP kept in X19.
-	MOVD	0x58(RSP), R9
+	MOVD	cbFrame_index(RSP), R9
 	MOVD	$·callbackTargets(SB), R10
 	MOVD	(R10)(R9<<3), R10
-	FLDPD	0x60(RSP), (F0, F1)
-	FLDPD	0x70(RSP), (F2, F3)
-	FLDPD	0x80(RSP), (F4, F5)
-	FLDPD	0x90(RSP), (F6, F7)
-	LDP	0x10(RSP), (R0, R1)
-	LDP	0x20(RSP), (R2, R3)
-	LDP	0x30(RSP), (R4, R5)
-	LDP	0x40(RSP), (R6, R7)
-	MOVD	0x50(RSP), R8
+	FLDPD	(cbFrame_fargs+0x00)(RSP), (F0, F1)
+	FLDPD	(cbFrame_fargs+0x10)(RSP), (F2, F3)
+	FLDPD	(cbFrame_fargs+0x20)(RSP), (F4, F5)
+	FLDPD	(cbFrame_fargs+0x30)(RSP), (F6, F7)
+	LDP	(cbFrame_args+0x00)(RSP), (R0, R1)
+	LDP	(cbFrame_args+0x10)(RSP), (R2, R3)
+	LDP	(cbFrame_args+0x20)(RSP), (R4, R5)
+	LDP	(cbFrame_args+0x30)(RSP), (R6, R7)
+	MOVD	cbFrame_x8(RSP), R8
 	MOVD	RSP, R19
 	MOVD	R11, RSP
 	BL	(R10)
@@ -775,18 +776,18 @@ record:
 
 	// Pop the record (X0:X1 and D0:D1 hold the results), and give the
 	// caller its FPCR back if it was not Go's.
-	MOVD	0xa8(RSP), R9
-	MOVD	(0xb0+cbRecord_prev)(RSP), R10
+	MOVD	cbFrame_block(RSP), R9
+	MOVD	(cbFrame_rec+cbRecord_prev)(RSP), R10
 	MOVD	R10, threadBlock_cbTop(R9)
-	MOVD	0xc0(RSP), R9
+	MOVD	cbFrame_fpcr(RSP), R9
 	MOVD	$·goFP(SB), R10
 	MOVD	(R10), R10
 	CMP	R9, R10
 	BEQ	2(PC)
 	MSR	R9, FPCR
-	LDP	0x00(RSP), (R30, R19)
-	MOVD	0xa0(RSP), R29
-	ADD	$0xd0, RSP
+	LDP	cbFrame_lr(RSP), (R30, R19)
+	MOVD	cbFrame_fp(RSP), R29
+	ADD	$cbFrame__size, RSP
 	RET
 
 // refuse: a direct resume runs on this thread (see co_amd64.s). Every

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"unsafe"
@@ -118,5 +119,21 @@ func TestRecordLayout(t *testing.T) {
 	args, tag, fargs := unsafe.Offsetof(c.args), unsafe.Offsetof(c.tag), unsafe.Offsetof(c.fargs)
 	if tag != args+6*8 || fargs != tag+8 || unsafe.Sizeof(c.fargs) != 8*8 {
 		t.Fatalf("args at %#x, tag at %#x, fargs at %#x: not one run of 0x78 bytes", args, tag, fargs)
+	}
+}
+
+// TestCallbackFrame: callbackCommon's frame (cbFrame) keeps the stack
+// 16-byte aligned for its calls: entered by a jump from a thunk that C
+// called, on amd64 SP is 8 past a multiple of 16 and the frame must be as
+// well; on arm64 SP is always 16-byte aligned and the frame a multiple of
+// 16.
+func TestCallbackFrame(t *testing.T) {
+	size := unsafe.Sizeof(cbFrame{})
+	want := uintptr(0)
+	if runtime.GOARCH == "amd64" {
+		want = 8
+	}
+	if size%16 != want {
+		t.Fatalf("cbFrame is %#x bytes: %d past a multiple of 16, want %d", size, size%16, want)
 	}
 }
