@@ -105,9 +105,21 @@ func cgocall(fn uintptr, arg unsafe.Pointer) int32
 // it ends by jumping to another context. One that returns anyway prints a
 // report and exits the process with status 2.
 func MakeContext(top, size, fn uintptr) Context {
-	a := struct{ top, size, fn, ret uintptr }{top, size, fn, 0}
+	a := makeArgs{top: top, size: size, fn: fn}
 	cgocall(makeFn, unsafe.Pointer(&a))
 	return Context(a.ret)
+}
+
+// makeArgs is goMake's argument block; the assembly reads its offsets
+// from go_asm.h.
+type makeArgs struct{ top, size, fn, ret uintptr }
+
+// jumpArgs is goJump's argument block, likewise.
+type jumpArgs struct {
+	to       Context
+	data     uintptr
+	from     Context // the Transfer the jump back delivers
+	fromData uintptr
 }
 
 // Jump switches to the context to, passing data, and returns when some
@@ -115,11 +127,7 @@ func MakeContext(top, size, fn uintptr) Context {
 // word it passed. The jump runs on the thread's system stack inside one
 // runtime.cgocall; the code at to must be native code on its own stack.
 func Jump(to Context, data uintptr) Transfer {
-	a := struct {
-		to   Context
-		data uintptr
-		t    Transfer
-	}{to: to, data: data}
+	a := jumpArgs{to: to, data: data}
 	cgocall(goJumpFn, unsafe.Pointer(&a))
-	return a.t
+	return Transfer{From: a.from, Data: a.fromData}
 }

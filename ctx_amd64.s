@@ -145,32 +145,32 @@ echoLoop:
 
 // goJump is the cgocall target behind Jump:
 //
-//	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
+//	void ck_go_jump(struct jumpArgs *a); /* ctx.go: to, data, and the Transfer back: from, fromData */
 TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
 	// RBX is callee-saved, so it survives the jump and holds a. Pushing it
 	// also restores the 16-byte alignment that our caller's CALL broke.
 	PUSHQ	BX
 	MOVQ	DI, BX
-	MOVQ	0(BX), DI
-	MOVQ	8(BX), SI
+	MOVQ	jumpArgs_to(BX), DI
+	MOVQ	jumpArgs_data(BX), SI
 	CALL	·jumpContext(SB)
-	MOVQ	AX, 16(BX)
-	MOVQ	DX, 24(BX)
+	MOVQ	AX, jumpArgs_from(BX)
+	MOVQ	DX, jumpArgs_fromData(BX)
 	POPQ	BX
 	RET
 
 // goMake is the cgocall target behind MakeContext:
 //
-//	void ck_go_make(struct { void *top; size_t size; void *fn; ck_context ret; } *a);
+//	void ck_go_make(struct makeArgs *a); /* ctx.go: top, size, fn, and ret */
 TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
 	// RBX (callee-saved) holds a across the call and realigns SP.
 	PUSHQ	BX
 	MOVQ	DI, BX
-	MOVQ	0(BX), DI
-	MOVQ	8(BX), SI
-	MOVQ	16(BX), DX
+	MOVQ	makeArgs_top(BX), DI
+	MOVQ	makeArgs_size(BX), SI
+	MOVQ	makeArgs_fn(BX), DX
 	CALL	·makeContext(SB)
-	MOVQ	AX, 24(BX)
+	MOVQ	AX, makeArgs_ret(BX)
 	POPQ	BX
 	RET
 

@@ -136,7 +136,7 @@ echoLoop:
 
 // goJump is the cgocall target behind Jump:
 //
-//	void ck_go_jump(struct { ck_context to; uintptr_t data; ck_context from; uintptr_t ret; } *a);
+//	void ck_go_jump(struct jumpArgs *a); /* ctx.go: to, data, and the Transfer back: from, fromData */
 TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 is callee-saved, so it survives the jump and holds a; LR must
 	// survive our BL. Sixteen bytes keep SP aligned; LR goes at 0(RSP),
@@ -144,26 +144,29 @@ TEXT ·goJump(SB), NOSPLIT|NOFRAME, $0-0
 	SUB	$16, RSP
 	STP	(R30, R19), (RSP)
 	MOVD	R0, R19
-	LDP	(R19), (R0, R1)
+	MOVD	jumpArgs_to(R19), R0
+	MOVD	jumpArgs_data(R19), R1
 	BL	·jumpContext(SB)
-	STP	(R0, R1), 16(R19)
+	MOVD	R0, jumpArgs_from(R19)
+	MOVD	R1, jumpArgs_fromData(R19)
 	LDP	(RSP), (R30, R19)
 	ADD	$16, RSP
 	RET
 
 // goMake is the cgocall target behind MakeContext:
 //
-//	void ck_go_make(struct { void *top; size_t size; void *fn; ck_context ret; } *a);
+//	void ck_go_make(struct makeArgs *a); /* ctx.go: top, size, fn, and ret */
 TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
 	// X19 (callee-saved) holds a across the call; LR must survive the BL
 	// (at 0(RSP), as in goJump).
 	SUB	$16, RSP
 	STP	(R30, R19), (RSP)
 	MOVD	R0, R19
-	LDP	(R19), (R0, R1)
-	MOVD	16(R19), R2
+	MOVD	makeArgs_top(R19), R0
+	MOVD	makeArgs_size(R19), R1
+	MOVD	makeArgs_fn(R19), R2
 	BL	·makeContext(SB)
-	MOVD	R0, 24(R19)
+	MOVD	R0, makeArgs_ret(R19)
 	LDP	(RSP), (R30, R19)
 	ADD	$16, RSP
 	RET
