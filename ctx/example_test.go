@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"github.com/corokernel/corokernel/ctx"
@@ -74,4 +75,40 @@ func ExampleNewCallback() {
 	_, done, err := c.Resume(0)
 	fmt.Println(xs, done, err)
 	// Output: [1 2 4 7] true <nil>
+}
+
+// A pull loop over libc's qsort of an array of C strings: the comparator
+// is a yield function, and the loop answers each comparison. Pins hands
+// qsort Go memory, and StringAt reads the strings each comparator
+// argument points at; nothing here needs unsafe.
+func ExampleNewLoop() {
+	var pins ctx.Pins
+	defer pins.Unpin()
+	words := map[uintptr]string{}
+	var array []uintptr // char *array[]: the C strings
+	for _, w := range []string{"pear", "fig", "apple", "kiwi"} {
+		p := pins.String(w)
+		words[p] = w
+		array = append(array, p)
+	}
+	// void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+	loop := ctx.NewLoop(libcSym("qsort"), []uintptr{pins.Words(array), uintptr(len(array)), 8, ctx.YieldFunc()})
+	comparisons := 0
+	for call, err := range loop.Calls() {
+		if err != nil {
+			panic(err)
+		}
+		// a and b point at two elements, each a char *.
+		call.ReturnInt(cmp.Compare(call.StringAt(0, 0), call.StringAt(1, 0)))
+		comparisons++
+	}
+	var sorted []string // qsort sorted array, in place
+	for _, p := range array {
+		sorted = append(sorted, words[p])
+	}
+	fmt.Println(strings.Join(sorted, " "))
+	fmt.Println("qsort returned:", loop.Result().Returned, "after comparisons:", comparisons > 0)
+	// Output:
+	// apple fig kiwi pear
+	// qsort returned: true after comparisons: true
 }
