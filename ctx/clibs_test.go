@@ -351,12 +351,11 @@ func openZlib(t testing.TB) *zlib {
 
 // The tags of inflateBack's two callbacks in one loop, and zlib's codes.
 const (
-	tagIn, tagOut              = 1, 2
-	zStreamEnd, zBufError      = 1, -5
-	zStreamSize                = 112 // sizeof(z_stream) on 64-bit Linux
-	inflateWindow              = 1 << 15
-	chunkSize                  = 4096
-	inflateBackSignatureWanted = "int inflateBack(z_stream *, in_func, void *, out_func, void *)"
+	tagIn, tagOut         = 1, 2
+	zStreamEnd, zBufError = 1, -5
+	zStreamSize           = 112 // sizeof(z_stream) on 64-bit Linux
+	inflateWindow         = 1 << 15
+	chunkSize             = 4096
 )
 
 // stream makes a z_stream for inflateBack, pinned by pins, and the
