@@ -44,18 +44,18 @@ type Transfer struct {
 // C-ABI entry points of the context switch, for C code and native loops.
 var (
 	// MakeContextFn is ck_make_context(top, size, fn).
-	MakeContextFn = entries[eMakeContext]
+	MakeContextFn = makeContextAddr
 	// JumpContextFn is ck_jump_context(to, data).
-	JumpContextFn = entries[eJumpContext]
+	JumpContextFn = jumpContextAddr
 	// EchoFn is an entry function for MakeContext, the smallest body:
 	// it answers every jump with a jump back to the context that jumped,
 	// handing back the word it was given (void echo(ck_transfer t)).
-	EchoFn = entries[eEcho]
+	EchoFn = echoEntryAddr
 )
 
 var (
-	goJumpFn = entries[eGoJump]
-	makeFn   = entries[eGoMake] // goMake adapts ck_make_context to cgocall's one-pointer convention
+	goJumpFn = goJumpAddr
+	makeFn   = goMakeAddr // goMake adapts ck_make_context to cgocall's one-pointer convention
 )
 
 // finishMsg is written by contextFinish, the stub under every fresh
@@ -63,28 +63,17 @@ var (
 var finishMsg = "corokernel: a context's entry function returned; it must jump away instead\n"
 
 // Implemented in assembly with the C ABI; declared here for vet only.
-// Their addresses are in entries, filled by the assembly's addrs (a Go
-// func value of an assembly function points at an ABI wrapper, not at the
-// entry).
+// Their addresses are the ...Addr words below (a Go func value of an
+// assembly function points at an ABI wrapper, not at the entry).
 func makeContext()
 func jumpContext()
 func goJump()
 func goMake()
 func echoEntry()
 
-// Indices of entries; the assembly reads them from go_asm.h.
-const (
-	eMakeContext = iota
-	eJumpContext
-	eGoJump
-	eGoMake
-	eEcho
-	nEntries
-)
-
-func addrs(dst *[nEntries]uintptr)
-
-var entries = func() (e [nEntries]uintptr) { addrs(&e); return }()
+// The entries' addresses: read-only words the assembly defines beside
+// them (DATA ·makeContextAddr, $·makeContext(SB)).
+var makeContextAddr, jumpContextAddr, goJumpAddr, goMakeAddr, echoEntryAddr uintptr
 
 // Call runs the C-ABI function fn(arg) on the thread's system stack through
 // runtime.cgocall and returns its 32-bit result. It costs one cgocall

@@ -45,26 +45,26 @@ TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
 	// it. After the first jump pops the frame, SP is that aligned top.
 	MOVQ	DI, AX
 	ANDQ	$~15, AX
-	SUBQ	$0x40, AX
+	SUBQ	$CTX_SIZE, AX
 
 	// Inherit the caller's floating-point control state.
-	STMXCSR	0x30(AX)
-	FSTCW	0x34(AX)
+	STMXCSR	CTX_FP(AX)
+	FSTCW	(CTX_FP+4)(AX)
 
 	// contextEntry receives fn in RBX and the finish stub in R12. RBP = 0
 	// ends the frame-pointer chain at the first frame; the other slots are
 	// zeroed so a fresh context starts from a known state.
 	LEAQ	contextFinish<>(SB), CX
-	MOVQ	CX, 0x00(AX)
-	MOVQ	$0, 0x08(AX)
-	MOVQ	$0, 0x10(AX)
-	MOVQ	$0, 0x18(AX)
-	MOVQ	DX, 0x20(AX)
-	MOVQ	$0, 0x28(AX)
+	MOVQ	CX, CTX_R12(AX)
+	MOVQ	$0, CTX_R13(AX)
+	MOVQ	$0, CTX_R14(AX)
+	MOVQ	$0, CTX_R15(AX)
+	MOVQ	DX, CTX_RBX(AX)
+	MOVQ	$0, CTX_RBP(AX)
 
 	// The first jump "returns" into contextEntry.
 	LEAQ	contextEntry<>(SB), CX
-	MOVQ	CX, 0x38(AX)
+	MOVQ	CX, CTX_RIP(AX)
 	RET
 
 // jumpContext is
@@ -180,18 +180,16 @@ TEXT ·cpuAMD(SB), NOSPLIT, $0-1
 	MOVB	DX, ret+0(FP)
 	RET
 
-// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
-// addresses of the C-ABI functions above.
-TEXT ·addrs(SB), NOSPLIT, $0-8
-	MOVQ	dst+0(FP), DI
-	MOVQ	$·makeContext(SB), AX
-	MOVQ	AX, (const_eMakeContext*8)(DI)
-	MOVQ	$·jumpContext(SB), AX
-	MOVQ	AX, (const_eJumpContext*8)(DI)
-	MOVQ	$·goJump(SB), AX
-	MOVQ	AX, (const_eGoJump*8)(DI)
-	MOVQ	$·goMake(SB), AX
-	MOVQ	AX, (const_eGoMake*8)(DI)
-	MOVQ	$·echoEntry(SB), AX
-	MOVQ	AX, (const_eEcho*8)(DI)
-	RET
+// The entries' addresses, read-only words Go reads (makeContextAddr and
+// the others in ctx.go): a Go func value of an assembly function points at
+// an ABI wrapper, not at the entry.
+DATA	·makeContextAddr+0(SB)/8, $·makeContext(SB)
+GLOBL	·makeContextAddr(SB), NOPTR|RODATA, $8
+DATA	·jumpContextAddr+0(SB)/8, $·jumpContext(SB)
+GLOBL	·jumpContextAddr(SB), NOPTR|RODATA, $8
+DATA	·goJumpAddr+0(SB)/8, $·goJump(SB)
+GLOBL	·goJumpAddr(SB), NOPTR|RODATA, $8
+DATA	·goMakeAddr+0(SB)/8, $·goMake(SB)
+GLOBL	·goMakeAddr(SB), NOPTR|RODATA, $8
+DATA	·echoEntryAddr+0(SB)/8, $·echoEntry(SB)
+GLOBL	·echoEntryAddr(SB), NOPTR|RODATA, $8

@@ -45,7 +45,7 @@
 TEXT ·makeContext(SB), NOSPLIT|NOFRAME, $0-0
 	// Align the top down to 16 bytes and reserve one context frame below it.
 	AND	$~15, R0
-	SUB	$0xb0, R0
+	SUB	$CTX_SIZE, R0
 
 	// Callee-saved registers of a fresh context start at zero. FP = 0 and
 	// LR = 0 end the frame-record chain at the first frame.
@@ -171,18 +171,16 @@ TEXT ·goMake(SB), NOSPLIT|NOFRAME, $0-0
 	ADD	$16, RSP
 	RET
 
-// addrs fills dst, indexed by the e* constants of ctx.go, with the entry
-// addresses of the C-ABI functions above.
-TEXT ·addrs(SB), NOSPLIT, $0-8
-	MOVD	dst+0(FP), R0
-	MOVD	$·makeContext(SB), R1
-	MOVD	R1, (const_eMakeContext*8)(R0)
-	MOVD	$·jumpContext(SB), R1
-	MOVD	R1, (const_eJumpContext*8)(R0)
-	MOVD	$·goJump(SB), R1
-	MOVD	R1, (const_eGoJump*8)(R0)
-	MOVD	$·goMake(SB), R1
-	MOVD	R1, (const_eGoMake*8)(R0)
-	MOVD	$·echoEntry(SB), R1
-	MOVD	R1, (const_eEcho*8)(R0)
-	RET
+// The entries' addresses, read-only words Go reads (makeContextAddr and
+// the others in ctx.go): a Go func value of an assembly function points at
+// an ABI wrapper, not at the entry.
+DATA	·makeContextAddr+0(SB)/8, $·makeContext(SB)
+GLOBL	·makeContextAddr(SB), NOPTR|RODATA, $8
+DATA	·jumpContextAddr+0(SB)/8, $·jumpContext(SB)
+GLOBL	·jumpContextAddr(SB), NOPTR|RODATA, $8
+DATA	·goJumpAddr+0(SB)/8, $·goJump(SB)
+GLOBL	·goJumpAddr(SB), NOPTR|RODATA, $8
+DATA	·goMakeAddr+0(SB)/8, $·goMake(SB)
+GLOBL	·goMakeAddr(SB), NOPTR|RODATA, $8
+DATA	·echoEntryAddr+0(SB)/8, $·echoEntry(SB)
+GLOBL	·echoEntryAddr(SB), NOPTR|RODATA, $8

@@ -28,7 +28,7 @@ var (
 
 // thunkAddr returns the C function pointer of slot i: the thunk table is
 // one block of NumCallbacks thunks of thunkSize bytes (thunks_*.s).
-func thunkAddr(i int) uintptr { return entries[eThunkTable] + uintptr(i)*thunkSize }
+func thunkAddr(i int) uintptr { return thunkTableAddr + uintptr(i)*thunkSize }
 
 // NewCallback turns the Go function fn into a C function pointer that
 // native code may call, on a coroutine stack or anywhere else, with the
@@ -87,7 +87,7 @@ func guarded(fn reflect.Value) any {
 		ok := false
 		defer func() {
 			if !ok {
-				cgocall(goCbUnwindFn, nil)
+				cgocall(goCbUnwindAddr, nil)
 			}
 		}()
 		r := fn.Call(args)

@@ -91,12 +91,10 @@ package ctx
 import (
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"github.com/corokernel/corokernel"
@@ -145,387 +143,6 @@ var (
 	// closing the coroutine without running its body (see Close).
 	ErrThread = errors.New("ctx: the coroutine's body is suspended on another OS thread: keep the goroutine that resumes it on one thread (runtime.LockOSThread), or make it WithAnyThread")
 )
-
-// The low two bits of a record's status word are the state; the rest is
-// the generation, new for every coroutine, so that a stale handle or a
-// stale C pointer never claims the next coroutine on the same stack.
-const (
-	stSuspended = 0
-	stRunning   = 1
-	stDead      = 2
-	stClosed    = 3
-	stMask      = 3
-)
-
-// Return codes of ck_resume and ck_yield, as in corokernel.h.
-const (
-	ckOK          = 0
-	ckDone        = 1
-	ckEInval      = -1
-	ckERunning    = -2
-	ckEDead       = -3
-	ckENotRunning = -4
-	ckEClosed     = -6
-	ckECanceled   = -125
-	ckERefused    = -7  // Go only: a Go callback refused under a direct resume
-	ckENoBlock    = -8  // Go only: directResume found no thread block
-	ckEThread     = -5  // resume: the body is bound to another OS thread
-	stRefused     = 4   // switchIn's result when callbackCommon refused a callback
-	ckENotTask    = -1  // ck_trap outside a trapping coroutine
-	cycleMore     = 2   // goCycle: the budget ran out
-	sysSPGap      = 256 // room left below a resumer's saved context for a callback
-)
-
-// coro is struct ck_coroutine. It lives at the top of the coroutine's
-// stack mapping, outside the Go heap, because C code and the assembly hold
-// pointers to it. The assembly reads its offsets from go_asm.h; the first
-// three fields are public (corokernel.h).
-type coro struct {
-	api     uintptr // const ck_api *api
-	user    uintptr // void *user: free for the body
-	value   uintptr // the word the last resume or yield passed
-	status  uintptr // generation<<2 | st*
-	ctx     uintptr // the coroutine's context while it is suspended
-	caller  uintptr // the resumer's context while it runs
-	fn      uintptr // uintptr_t (*fn)(ck_coroutine *, uintptr_t)
-	arg     uintptr // fn's second argument
-	stackLo uintptr // lowest usable stack address; the guard region lies below
-	prev    uintptr // the thread's current coroutine before this resume
-	stackHi uintptr // top of the stack (this record sits just below it)
-	trapOp  uintptr // kernel trap of a native task: op code
-	trapA   uintptr // first operand
-	trapB   uintptr // second operand
-	inPtr   uintptr // where yield wants the next resume's word (or 0)
-	inTrap  uintptr // 1 while suspended in trap: the resume word is trap's result
-	started uintptr // 1 once the body has been entered
-	msg     uintptr // the line the overflow reporter prints (in this page, below the record)
-	msgLen  uintptr
-	args    [6]uintptr // NewCall: the arguments; yieldArgs: the callback's arguments
-	tag     uintptr    // yieldArgs: the tag of the yield-table entry called
-	// NewCall: fn's floating-point register arguments; yieldArgs: the
-	// callback's (XMM0-XMM7 on amd64, D0-D7 on arm64, the low 64 bits).
-	fargs [8]uintptr
-	// cancels[t] is what a yield function of tag t returns to its C caller
-	// when Close cancels the coroutine waiting in it (WithCancelValue).
-	cancels [NumYieldTags]uintptr
-	thread  uintptr // the id of the thread block the body is bound to; 0 while unbound
-	roam    uintptr // 1: WithAnyThread, never bound to a thread
-	errno   uintptr // NewCall: errno, read on fn's thread as fn returned
-	_       uintptr // the record's size stays a multiple of 16
-	fret    uintptr // NewCall: fn's floating-point result register (XMM0, D0)
-	drain   uintptr // during Close's cancel: how many more yield-function calls return their cancel value at once
-	name    uintptr // the coroutine's name, inside the overflow line (msg), for the fault report
-	nameLen uintptr
-}
-
-// threadBlock is the per-thread block, reached through a pthread key.
-type threadBlock struct {
-	current uintptr // innermost running coroutine on this thread
-	cbTop   uintptr // innermost callback in progress (a cbRecord on its caller's stack)
-	alt     uintptr // the signal stack installed for this thread, or 0
-	direct  uintptr // the coroutine a direct resume (WithDirect) runs, or 0
-	id      uintptr // this thread's serial number, from threadSerial: never reused
-	_       [3]uintptr
-}
-
-// threadSerial numbers the thread blocks (threadBlockInit takes the next
-// one atomically). A record bound to a thread keeps its number, so that a
-// thread that exits and a new one whose block lands at the same address
-// are never taken for each other.
-var threadSerial uintptr
-
-// cbRecord is what callbackCommon pushes on the thread block for the
-// duration of a callback: the outer record, and the outermost coroutine
-// whose frames lie below the callback (0 when it was not called on a
-// coroutine stack). A panic that leaves the callback abandons exactly the
-// coroutines from the thread's current one down to that one.
-type cbRecord struct {
-	prev     uintptr
-	boundary uintptr
-}
-
-// resumeArgs is one Go Resume's argument block, on the resuming
-// goroutine's stack: nothing of one call lives in the shared record until
-// the call has claimed the coroutine.
-type resumeArgs struct {
-	co     uintptr // *coro
-	in     uintptr
-	expect uintptr // the status word the claim expects: generation | stSuspended, or | stClosed for a cancel
-	flags  uintptr // resumeCancel for Close's cancel
-	out    uintptr // directResume: the word, stored before the status is published
-}
-
-// goFP is the floating-point control state Go code runs with, read when
-// the package initialises, in the context frame's layout: on amd64 MXCSR
-// without its status flags | the x87 control word << 32, on arm64 FPCR.
-// A resume from Go stores it as the resumer's state instead of reading
-// the registers (resumeFromGo), and callbackCommon makes it the state of
-// every Go callback, so that it stays true.
-var goFP = fpState()
-
-// fpControlMask selects the control bits of an amd64 frame's FP word:
-// MXCSR's bits 6-31 (0-5 are status flags) and the x87 control word.
-const fpControlMask = 0xffff_ffff_ffc0
-
-// fpState reads this thread's FP control state (assembly; see goFP).
-func fpState() uint64
-
-// resumeCore's flags.
-const (
-	resumeCancel = 1 // the waiting yield or trap returns CK_ECANCELED; the coroutine stays closed
-	resumeGo     = 2 // the caller publishes the status (Go, after reading co->value)
-	resumeFromGo = 4 // the resumer is Go code (or this package's native code run from Go): its FP control state is goFP, not read
-)
-
-// co->inTrap while a body waits in a yield function (yieldArgs): the
-// resume's word is the function's result, and a cancel returns the value
-// set for its tag (WithCancelValue). A trap waits with 1.
-const waitArgs = 2
-
-// drainCalls is how many calls of yield functions a body may make while
-// Close's cancel unwinds it, each answered at once with its tag's cancel
-// value, before one more suspends it and it is abandoned: libraries call
-// back while they clean up (zlib's inflateBack flushes its window through
-// out() after in() said there is no more input), and a bound keeps one
-// that never stops from holding Close for ever.
-const drainCalls = 1 << 16
-
-// directResume is the WithDirect resume (assembly): goResume's work from
-// inside its own NOSPLIT frame on the goroutine's stack, no cgocall. It
-// returns ckENoBlock, touching nothing, on a thread without a block.
-//
-//go:noescape
-func directResume(a *resumeArgs) int32
-
-// makeFrame calls the machine layer's ck_make_context, make, as
-// make(top, 0, entry) from the goroutine's stack (assembly): a leaf that
-// only writes the fresh context's frame below top, so it needs no cgocall.
-//
-//go:noescape
-func makeFrame(make, top, entry uintptr) uintptr
-
-// threadID returns the id of this thread's block (threadSerial), or 0
-// when the thread has none yet (assembly: pthread_getspecific only).
-func threadID() uintptr
-
-// storeRelease stores v at p with release order (assembly).
-//
-//go:noescape
-func storeRelease(p *uintptr, v uintptr)
-
-const coroSize = unsafe.Sizeof(coro{})
-
-// apiTable mirrors struct ck_api (corokernel.h): what a body reaches
-// through co->api. It is a Go global, so it never moves.
-type apiTable struct {
-	version uint32
-	size    uint32
-	yield   uintptr
-	resume  uintptr
-	current uintptr
-	trap    uintptr
-}
-
-// APIVersion is CK_API_VERSION in corokernel.h.
-const APIVersion = 2
-
-var api = apiTable{
-	version: APIVersion,
-	size:    uint32(unsafe.Sizeof(apiTable{})),
-	yield:   entries[eYield],
-	resume:  entries[eResume],
-	current: entries[eCurrent],
-	trap:    entries[eNoTrap],
-}
-
-var (
-	goResumeFn      = entries[eGoResume]
-	goThreadBlockFn = entries[eGoThreadBlock]
-	goCbUnwindFn    = entries[eGoCbUnwind]
-	coEntryFn       = entries[eCoEntry]
-)
-
-// API returns the address of the ck_api table that every body receives
-// in co->api, for C code that needs it without a coroutine at hand (for
-// instance to call ck_current from a callback).
-func API() unsafe.Pointer { return unsafe.Pointer(&api) }
-
-// cgocall is runtime.cgocall: Resume enters native code through exactly one
-// of them.
-//
-//go:linkname cgocall runtime.cgocall
-//go:noescape
-func cgocall(fn uintptr, arg unsafe.Pointer) int32
-
-// The C-ABI entry points, implemented in assembly and declared here for
-// vet only: none may be called from Go. Their addresses are in entries,
-// filled by the assembly's addrs, the one way this package takes an
-// assembly function's address (a Go func value of an assembly function
-// points at an ABI wrapper, not at the entry).
-func resume()
-func yield()
-func current()
-func trap()
-func noTrap()
-func goResume()
-func goCycle()
-func goCbUnwind()
-func coEntry()
-func callbackCommon()
-func threadDestroy()
-func thunkTable()
-func segvHandler()
-func yieldArgs()
-func yieldTable()
-func callBody()
-func goThreadBlock()
-
-// Indices of entries; the assembly reads them from go_asm.h.
-const (
-	eResume = iota
-	eYield
-	eCurrent
-	eTrap
-	eNoTrap
-	eGoResume
-	eGoCycle
-	eGoCbUnwind
-	eCoEntry
-	eThreadDestroy
-	eThunkTable
-	eSegvHandler
-	eYieldTable
-	eCallBody
-	eGoThreadBlock
-	nEntries
-)
-
-func addrs(dst *[nEntries]uintptr)
-
-var entries = func() (e [nEntries]uintptr) { addrs(&e); return }()
-
-// Option configures New.
-type Option func(*config)
-
-type config struct {
-	size     int
-	stack    *Stack
-	name     string
-	trapping bool
-	direct   bool
-	roam     bool
-	fargs    []FloatArg             // WithFloatArgs's list, copied (more than 8: NewCall fails)
-	cancels  *[NumYieldTags]uintptr // nil: CK_ECANCELED for every tag
-	err      error
-	owned    bool                                         // the caller always closes the coroutine (a Loop): no cleanup
-	check    func(ret uintptr, errno syscall.Errno) error // loops only (WithCheck)
-}
-
-// WithStackSize sets the size of the stack New allocates (default
-// DefaultStackSize). Sizes are rounded up to whole pages.
-func WithStackSize(n int) Option { return func(c *config) { c.size = n } }
-
-// WithStack runs the coroutine on s instead of a stack of its own. The
-// stack stays the caller's: Close releases it for another coroutine but
-// does not free it. A stack serves one live coroutine at a time; it must
-// not be freed while another goroutine may still call a method of a
-// coroutine that used it.
-func WithStack(s *Stack) Option { return func(c *config) { c.stack = s } }
-
-// WithName names the coroutine in error messages and in the stack
-// overflow report (default "coroutine #N").
-func WithName(name string) Option { return func(c *config) { c.name = name } }
-
-// WithDirect makes Resume enter the coroutine directly from the
-// goroutine's stack, without runtime.cgocall: a round trip costs about
-// 0.6 times as much (docs/performance.md has the breakdown). It suits bodies
-// that only compute, for a short time, between yields. The contract:
-//
-//   - While the body runs, the goroutine is running foreign code, not in a
-//     system call, so it is at no safe point: a garbage collection's
-//     stop-the-world, and anything else that must stop every goroutine,
-//     waits until the body yields or returns. A body that blocks (in a
-//     system call, on a lock, in a long loop) stalls the whole program.
-//   - The body must not call Go: a callback made with NewCallback is
-//     refused, on every resume, the first included (it does not run;
-//     Resume returns ErrRefused and the coroutine is abandoned). Other
-//     ways into Go, such as a callback of purego's own, are not detected
-//     and crash the runtime.
-//   - Signals reach the body: the runtime takes the goroutine for a
-//     running one and sends it the preemption signal, SIGURG, which never
-//     stops foreign code but does interrupt it. A system call the body
-//     makes may then fail with EINTR, and calls that never restart do
-//     (nanosleep, poll, select, epoll_wait: measured, a 100 ms nanosleep
-//     fails within about 1 ms while a garbage collection runs). A body
-//     that makes such calls must retry them, or not run in direct mode. A
-//     CPU profile charges the body's time to "_ExternalCode".
-//   - A fault in the body (SIGSEGV) cannot become the runtime's report,
-//     which would try to unwind the C frames as Go's: the process prints
-//     "corokernel: SIGSEGV at address 0x… in NAME (direct mode)" and ends
-//     with status 2, as it does for a fault in ordinary mode.
-//
-// Close still goes through cgocall, and so does making a thread's block
-// on its first coroutine (once per thread). Kernel tasks and Ring ignore
-// the option.
-func WithDirect() Option { return func(c *config) { c.direct = true } }
-
-// WithAnyThread lets the coroutine's body be resumed on any OS thread: a
-// resume from another thread than the last is not refused, and a pull
-// loop does not keep its goroutine on one. Only for bodies that hold no
-// thread-owned state across a yield: no mutex locked (pthread mutexes
-// belong to the thread that locked them), no thread-local storage, no
-// errno read after a yield. Without it a body is bound to the thread its
-// first resume ran it on (see Resume).
-func WithAnyThread() Option { return func(c *config) { c.roam = true } }
-
-// WithCancelValue sets what a yield function of tag (YieldFuncTag; 0 is
-// YieldFunc) returns to the C code waiting in it when Close cancels the
-// coroutine, the break out of a pull loop: v instead of CK_ECANCELED
-// (-125). Each callback reads its return value in its own way: zlib's
-// in() returns a length, where 0 says "no more input" and -125 would be
-// read as four billion bytes; sqlite's row callback stops the query on
-// any non-zero value. A tag outside 0 to NumYieldTags-1 makes New fail
-// with ErrYieldTag. For a callback that returns a float or double, v is
-// its bits (math.Float64bits; math.Float32bits in the low 32 bits).
-func WithCancelValue(tag int, v uintptr) Option {
-	return func(c *config) {
-		if tag < 0 || tag >= NumYieldTags {
-			c.err = fmt.Errorf("%w: WithCancelValue(%d, …) (0 to %d)", ErrYieldTag, tag, NumYieldTags-1)
-			return
-		}
-		if c.cancels == nil {
-			c.cancels = new([NumYieldTags]uintptr)
-			for i := range c.cancels {
-				c.cancels[i] = ckECanceledWord
-			}
-		}
-		c.cancels[tag] = v
-	}
-}
-
-// A FloatArg is a floating-point register argument of a C function:
-// Float64Arg for a double, Float32Arg for a float.
-type FloatArg uint64
-
-// Float64Arg is a double argument.
-func Float64Arg(x float64) FloatArg { return FloatArg(math.Float64bits(x)) }
-
-// Float32Arg is a float argument (its bits in the register's low half).
-func Float32Arg(x float32) FloatArg { return FloatArg(math.Float32bits(x)) }
-
-// WithFloatArgs gives NewCall's function its floating-point arguments, in
-// the order they appear in its C declaration, beside the integer and
-// pointer ones NewCall takes: the ABI passes the two kinds in separate
-// registers (XMM0-XMM7 on amd64, D0-D7 on arm64), so
-// gsl_integration_qags(f, a, b, epsabs, epsrel, limit, w, result, abserr)
-// is NewCall(qags, []uintptr{f, limit, w, result, abserr},
-// WithFloatArgs(Float64Arg(a), Float64Arg(b), Float64Arg(epsabs),
-// Float64Arg(epsrel))). At most eight: NewCall fails with ErrTooManyArgs
-// beyond. New ignores it.
-func WithFloatArgs(a ...FloatArg) Option {
-	a = append([]FloatArg(nil), a...)
-	return func(c *config) { c.fargs = a }
-}
 
 // nextGen hands out generations: a new one for every coroutine, which
 // is also its number in its default name.
@@ -648,7 +265,7 @@ func newCoroutine(fn, arg uintptr, cfg *config) (*Coroutine, error) {
 		c.co.roam = 1
 	}
 	c.co.msg, c.co.msgLen, c.co.name, c.co.nameLen = s.label(c.name, uint64(id))
-	c.co.ctx = makeFrame(corokernel.MakeContextFn, c.co.msg, coEntryFn)
+	c.co.ctx = makeFrame(corokernel.MakeContextFn, c.co.msg, coEntryAddr)
 	l.co, l.gen = c.co, c.gen
 	if !cfg.owned {
 		runtime.AddCleanup(c, (*life).collect, l)
@@ -681,7 +298,7 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 			// This thread's first coroutine: make its block, which a
 			// direct resume cannot (calloc may need more stack than its
 			// frame has), and go on in direct mode.
-			cgocall(goThreadBlockFn, nil)
+			cgocall(goThreadBlockAddr, nil)
 			r = directResume(&a)
 		}
 		switch r {
@@ -694,7 +311,7 @@ func (c *Coroutine) Resume(in uintptr) (out uintptr, done bool, err error) {
 		}
 		return 0, false, c.codeErr(r)
 	}
-	r := cgocall(goResumeFn, unsafe.Pointer(&a))
+	r := cgocall(goResumeAddr, unsafe.Pointer(&a))
 	// The coroutine is still ours (running) until the status is published:
 	// read its word first.
 	switch r {
@@ -812,7 +429,7 @@ func (c *Coroutine) close() (returned bool, err error) {
 	}
 	if state == stSuspended && co.started != 0 {
 		a := resumeArgs{co: uintptr(unsafe.Pointer(co)), expect: c.gen | stClosed, flags: resumeCancel}
-		switch r := cgocall(goResumeFn, unsafe.Pointer(&a)); r {
+		switch r := cgocall(goResumeAddr, unsafe.Pointer(&a)); r {
 		case ckOK, ckDone:
 			returned = r == ckDone
 			storeRelease(&co.status, c.gen|stClosed)

@@ -39,3 +39,16 @@ func MapRecounts() int {
 	defer maps.Unlock()
 	return maps.recounts
 }
+
+// EntryAddrs returns the words the assembly defines with the C-ABI
+// entries' addresses (record.go), by name.
+func EntryAddrs() map[string]uintptr {
+	return map[string]uintptr{
+		"resume": resumeAddr, "yield": yieldAddr, "current": currentAddr,
+		"goResume": goResumeAddr, "coEntry": coEntryAddr, "trap": trapAddr,
+		"noTrap": noTrapAddr, "goCycle": goCycleAddr, "threadDestroy": threadDestroyAddr,
+		"goThreadBlock": goThreadBlockAddr, "goCbUnwind": goCbUnwindAddr,
+		"yieldArgs": yieldArgsAddr, "callBody": callBodyAddr, "thunkTable": thunkTableAddr,
+		"yieldTable": yieldTableAddr, "segvHandler": segvHandlerAddr,
+	}
+}

@@ -43,6 +43,8 @@ func main() {
 			for i := 0; i < t.n; i++ {
 				fmt.Fprintf(&b, "\t"+arch.load+"\n\tJMP\t·%s(SB)\n", i, t.target)
 			}
+			fmt.Fprintf(&b, "DATA\t·%sAddr+0(SB)/8, $·%s(SB)\n", t.name, t.name)
+			fmt.Fprintf(&b, "GLOBL\t·%sAddr(SB), NOPTR|RODATA, $8\n", t.name)
 		}
 		if err := os.WriteFile("thunks_"+arch.name+".s", b.Bytes(), 0o644); err != nil {
 			panic(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/corokernel/corokernel/internal/cabi"
 	"github.com/ebitengine/purego"
 )
 
@@ -135,5 +136,24 @@ func TestCallbackFrame(t *testing.T) {
 	}
 	if size%16 != want {
 		t.Fatalf("cbFrame is %#x bytes: %d past a multiple of 16, want %d", size, size%16, want)
+	}
+}
+
+// TestEntryAddrs: the words the assembly defines with its entries'
+// addresses (record.go) are all set, and all different.
+func TestEntryAddrs(t *testing.T) {
+	seen := map[uintptr]string{}
+	for name, a := range EntryAddrs() {
+		if a == 0 {
+			t.Errorf("%sAddr is 0: no DATA word in the assembly sets it", name)
+		} else if other, dup := seen[a]; dup {
+			t.Errorf("%sAddr and %sAddr are both %#x", name, other, a)
+		}
+		seen[a] = name
+	}
+	for name, a := range map[string]uintptr{"Count": cabi.Count, "TLSLoop": cabi.TLSLoop, "FPBody": cabi.FPBody, "Call6": cabi.Call6} {
+		if a == 0 {
+			t.Errorf("cabi.%s is 0: no DATA word in its assembly sets it", name)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func init() {
 	// The key's destructor (threadDestroy) frees a thread's block, and the
 	// signal stack it may have installed, when the thread exits.
 	var key uint64
-	if r, _, _ := purego.SyscallN(mustSym("pthread_key_create"), uintptr(unsafe.Pointer(&key)), entries[eThreadDestroy]); r != 0 {
+	if r, _, _ := purego.SyscallN(mustSym("pthread_key_create"), uintptr(unsafe.Pointer(&key)), threadDestroyAddr); r != 0 {
 		panic(fmt.Sprintf("ctx: pthread_key_create failed: errno %d", r))
 	}
 	tlsKey = uintptr(key)

@@ -73,7 +73,7 @@ func installOverflowReporter() {
 		}
 		oldSegvHandler = old.handler
 		nw := old
-		nw.handler = entries[eSegvHandler]
+		nw.handler = segvHandlerAddr
 		nw.flags = saSiginfo | saOnstack | saRestart
 		nw.restorer = 0
 		purego.SyscallN(sigaction, sigSEGV, uintptr(unsafe.Pointer(&nw)), 0)

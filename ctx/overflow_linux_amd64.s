@@ -121,3 +121,5 @@ chain:
 	POPQ	DI
 	MOVQ	·oldSegvHandler(SB), AX
 	JMP	AX
+DATA	·segvHandlerAddr+0(SB)/8, $·segvHandler(SB)
+GLOBL	·segvHandlerAddr(SB), NOPTR|RODATA, $8

@@ -112,3 +112,5 @@ chain:
 	MOVD	$·oldSegvHandler(SB), R9
 	MOVD	(R9), R9
 	JMP	(R9)
+DATA	·segvHandlerAddr+0(SB)/8, $·segvHandler(SB)
+GLOBL	·segvHandlerAddr(SB), NOPTR|RODATA, $8

@@ -44,7 +44,7 @@ const NumYieldTags = 16
 // limit on how many use it at once. Floating-point arguments are not
 // passed (they are in other registers), nor arguments past the sixth (on
 // the stack); a callback that returns a floating-point value gets garbage.
-func YieldFunc() uintptr { return entries[eYieldTable] }
+func YieldFunc() uintptr { return yieldTableAddr }
 
 // YieldFuncTag returns a C function that behaves as YieldFunc and also
 // records tag (0 to NumYieldTags-1), which Call.Tag and Coroutine.Tag
@@ -55,7 +55,7 @@ func YieldFuncTag(tag int) (uintptr, error) {
 	if tag < 0 || tag >= NumYieldTags {
 		return 0, fmt.Errorf("%w: %d (0 to %d)", ErrYieldTag, tag, NumYieldTags-1)
 	}
-	return entries[eYieldTable] + uintptr(tag)*thunkSize, nil
+	return yieldTableAddr + uintptr(tag)*thunkSize, nil
 }
 
 // Args returns the arguments of the YieldFunc call the coroutine is
@@ -87,7 +87,7 @@ func newCall(fn uintptr, args []uintptr, cfg *config) (*Coroutine, error) {
 	case len(args) > 6, len(cfg.fargs) > 8:
 		return nil, ErrTooManyArgs
 	}
-	c, err := newCoroutine(entries[eCallBody], fn, cfg)
+	c, err := newCoroutine(callBodyAddr, fn, cfg)
 	if err != nil {
 		return nil, err
 	}

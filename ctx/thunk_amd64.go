@@ -4,7 +4,7 @@ package ctx
 // a JMP with a 32-bit displacement (5 bytes).
 const thunkSize = 11
 
-// cbFrame is callbackCommon's frame on its C caller's stack (co_amd64.s),
+// cbFrame is callbackCommon's frame on its C caller's stack (callback_amd64.s),
 // which reads these offsets from go_asm.h. Its size keeps SP 16-byte
 // aligned for the calls it makes, entered as it is by a jump from a thunk
 // that C called (TestCallbackFrame).

@@ -4,7 +4,7 @@ package ctx
 // instruction each.
 const thunkSize = 8
 
-// cbFrame is callbackCommon's frame on its C caller's stack (co_arm64.s),
+// cbFrame is callbackCommon's frame on its C caller's stack (callback_arm64.s),
 // which reads these offsets from go_asm.h. LR at 0: where the Go linker's
 // unwind table says an assembly frame keeps it. Its size is a multiple
 // of 16, as SP must stay (TestCallbackFrame).

@@ -265,6 +265,8 @@ TEXT ·thunkTable(SB), NOSPLIT|NOFRAME, $0-0
 	JMP	·callbackCommon(SB)
 	MOVL	$127, R11
 	JMP	·callbackCommon(SB)
+DATA	·thunkTableAddr+0(SB)/8, $·thunkTable(SB)
+GLOBL	·thunkTableAddr(SB), NOPTR|RODATA, $8
 
 // yieldTable: thunk N is YieldFuncTag(N), a pull callback that yields with tag N.
 TEXT ·yieldTable(SB), NOSPLIT|NOFRAME, $0-0
@@ -300,3 +302,5 @@ TEXT ·yieldTable(SB), NOSPLIT|NOFRAME, $0-0
 	JMP	·yieldArgs(SB)
 	MOVL	$15, R11
 	JMP	·yieldArgs(SB)
+DATA	·yieldTableAddr+0(SB)/8, $·yieldTable(SB)
+GLOBL	·yieldTableAddr(SB), NOPTR|RODATA, $8

@@ -264,6 +264,8 @@ TEXT ·thunkTable(SB), NOSPLIT|NOFRAME, $0-0
 	JMP	·callbackCommon(SB)
 	MOVD	$127, R9
 	JMP	·callbackCommon(SB)
+DATA	·thunkTableAddr+0(SB)/8, $·thunkTable(SB)
+GLOBL	·thunkTableAddr(SB), NOPTR|RODATA, $8
 
 // yieldTable: thunk N is YieldFuncTag(N), a pull callback that yields with tag N.
 TEXT ·yieldTable(SB), NOSPLIT|NOFRAME, $0-0
@@ -299,3 +301,5 @@ TEXT ·yieldTable(SB), NOSPLIT|NOFRAME, $0-0
 	JMP	·yieldArgs(SB)
 	MOVD	$15, R9
 	JMP	·yieldArgs(SB)
+DATA	·yieldTableAddr+0(SB)/8, $·yieldTable(SB)
+GLOBL	·yieldTableAddr(SB), NOPTR|RODATA, $8

@@ -16,12 +16,11 @@ var (
 	trapAPI = apiTable{
 		version: APIVersion,
 		size:    uint32(unsafe.Sizeof(apiTable{})),
-		yield:   entries[eYield],
-		resume:  entries[eResume],
-		current: entries[eCurrent],
-		trap:    entries[eTrap],
+		yield:   yieldAddr,
+		resume:  resumeAddr,
+		current: currentAddr,
+		trap:    trapAddr,
 	}
-	goCycleFn = entries[eGoCycle]
 )
 
 func init() {
@@ -104,7 +103,7 @@ func (r *ring) Cycle(start, max int, pass uint32) (i, count int, more, done bool
 		ring: unsafe.Pointer(&r.cos[0]), n: uintptr(len(r.cos)),
 		start: uintptr(start), max: uintptr(max), pass: uintptr(pass),
 	}
-	cgocall(goCycleFn, unsafe.Pointer(a))
+	cgocall(goCycleAddr, unsafe.Pointer(a))
 	i, count = int(a.i), int(a.count)
 	switch a.code {
 	case cycleMore:

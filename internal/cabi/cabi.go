@@ -74,9 +74,8 @@ func retJump()
 func claimLoop()
 func tlsLoop()
 
-func addrs(dst *[21]uintptr)
-
-// C function pointers.
+// C function pointers: read-only words the assembly defines (DATA
+// ·Count, $·count(SB)); a write faults.
 var (
 	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop, BareJump, RetJump, ClaimLoop, TLSLoop uintptr
 )
@@ -90,10 +89,3 @@ var api uintptr
 
 // SetAPI gives CmpYield the ck_api table (ctx.API()).
 func SetAPI(p uintptr) { api = p }
-
-func init() {
-	var a [21]uintptr
-	addrs(&a)
-	Count, Deep, SkipGuard, Call6, CmpYield, Pong, JumpLoop, SwapLoop, SwapBody, TrapSeq, TrapLoop, YieldN, Trap1, Echo, ThreadResume, FPBody, ResumeLoop, BareJump, RetJump, ClaimLoop, TLSLoop =
-		a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]
-}

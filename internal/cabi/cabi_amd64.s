@@ -523,52 +523,51 @@ tdone:
 	POPQ	R12
 	POPQ	BX
 	RET
-
-TEXT ·addrs(SB), NOSPLIT, $0-8
-	MOVQ	dst+0(FP), DI
-	MOVQ	$·count(SB), AX
-	MOVQ	AX, 0(DI)
-	MOVQ	$·deep(SB), AX
-	MOVQ	AX, 8(DI)
-	MOVQ	$·skipGuard(SB), AX
-	MOVQ	AX, 16(DI)
-	MOVQ	$·call6(SB), AX
-	MOVQ	AX, 24(DI)
-	MOVQ	$·cmpYield(SB), AX
-	MOVQ	AX, 32(DI)
-	MOVQ	$·pong(SB), AX
-	MOVQ	AX, 40(DI)
-	MOVQ	$·jumpLoop(SB), AX
-	MOVQ	AX, 48(DI)
-	MOVQ	$·swapLoop(SB), AX
-	MOVQ	AX, 56(DI)
-	MOVQ	$·swapBody(SB), AX
-	MOVQ	AX, 64(DI)
-	MOVQ	$·trapSeq(SB), AX
-	MOVQ	AX, 72(DI)
-	MOVQ	$·trapLoop(SB), AX
-	MOVQ	AX, 80(DI)
-	MOVQ	$·yieldN(SB), AX
-	MOVQ	AX, 88(DI)
-	MOVQ	$·trap1(SB), AX
-	MOVQ	AX, 96(DI)
-	MOVQ	$·echo(SB), AX
-	MOVQ	AX, 104(DI)
-	MOVQ	$·threadResume(SB), AX
-	MOVQ	AX, 112(DI)
-	MOVQ	$·fpBody(SB), AX
-	MOVQ	AX, 120(DI)
-	MOVQ	$·resumeLoop(SB), AX
-	MOVQ	AX, 128(DI)
-	MOVQ	$·bareJump(SB), AX
-	MOVQ	AX, 136(DI)
-	MOVQ	$·retJump(SB), AX
-	MOVQ	AX, 144(DI)
-	MOVQ	$·claimLoop(SB), AX
-	MOVQ	AX, 152(DI)
-	MOVQ	$·tlsLoop(SB), AX
-	MOVQ	AX, 160(DI)
-	RET
+// The bodies' addresses, the read-only words cabi.go exports (Count for
+// count, ...): a Go func value of an assembly function points at an ABI
+// wrapper, not at the entry.
+DATA	·Count+0(SB)/8, $·count(SB)
+GLOBL	·Count(SB), NOPTR|RODATA, $8
+DATA	·Deep+0(SB)/8, $·deep(SB)
+GLOBL	·Deep(SB), NOPTR|RODATA, $8
+DATA	·SkipGuard+0(SB)/8, $·skipGuard(SB)
+GLOBL	·SkipGuard(SB), NOPTR|RODATA, $8
+DATA	·Call6+0(SB)/8, $·call6(SB)
+GLOBL	·Call6(SB), NOPTR|RODATA, $8
+DATA	·CmpYield+0(SB)/8, $·cmpYield(SB)
+GLOBL	·CmpYield(SB), NOPTR|RODATA, $8
+DATA	·Pong+0(SB)/8, $·pong(SB)
+GLOBL	·Pong(SB), NOPTR|RODATA, $8
+DATA	·JumpLoop+0(SB)/8, $·jumpLoop(SB)
+GLOBL	·JumpLoop(SB), NOPTR|RODATA, $8
+DATA	·SwapLoop+0(SB)/8, $·swapLoop(SB)
+GLOBL	·SwapLoop(SB), NOPTR|RODATA, $8
+DATA	·SwapBody+0(SB)/8, $·swapBody(SB)
+GLOBL	·SwapBody(SB), NOPTR|RODATA, $8
+DATA	·TrapSeq+0(SB)/8, $·trapSeq(SB)
+GLOBL	·TrapSeq(SB), NOPTR|RODATA, $8
+DATA	·TrapLoop+0(SB)/8, $·trapLoop(SB)
+GLOBL	·TrapLoop(SB), NOPTR|RODATA, $8
+DATA	·YieldN+0(SB)/8, $·yieldN(SB)
+GLOBL	·YieldN(SB), NOPTR|RODATA, $8
+DATA	·Trap1+0(SB)/8, $·trap1(SB)
+GLOBL	·Trap1(SB), NOPTR|RODATA, $8
+DATA	·Echo+0(SB)/8, $·echo(SB)
+GLOBL	·Echo(SB), NOPTR|RODATA, $8
+DATA	·ThreadResume+0(SB)/8, $·threadResume(SB)
+GLOBL	·ThreadResume(SB), NOPTR|RODATA, $8
+DATA	·FPBody+0(SB)/8, $·fpBody(SB)
+GLOBL	·FPBody(SB), NOPTR|RODATA, $8
+DATA	·ResumeLoop+0(SB)/8, $·resumeLoop(SB)
+GLOBL	·ResumeLoop(SB), NOPTR|RODATA, $8
+DATA	·BareJump+0(SB)/8, $·bareJump(SB)
+GLOBL	·BareJump(SB), NOPTR|RODATA, $8
+DATA	·RetJump+0(SB)/8, $·retJump(SB)
+GLOBL	·RetJump(SB), NOPTR|RODATA, $8
+DATA	·ClaimLoop+0(SB)/8, $·claimLoop(SB)
+GLOBL	·ClaimLoop(SB), NOPTR|RODATA, $8
+DATA	·TLSLoop+0(SB)/8, $·tlsLoop(SB)
+GLOBL	·TLSLoop(SB), NOPTR|RODATA, $8
 
 TEXT ·Word(SB), NOSPLIT, $0-16
 	MOVQ	addr+0(FP), AX

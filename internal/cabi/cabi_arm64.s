@@ -396,7 +396,7 @@ rlDone:
 // the context we came from in X0.
 #define BARE_SWITCH \
 	RESTORE_REGISTERS(R0) \
-	ADD	$0xb0, RSP \
+	ADD	$CTX_SIZE, RSP \
 	MOVD	R13, R0
 
 // bareJump is the machine layer's jumpContext without FPCR, leaving by an
@@ -457,52 +457,51 @@ tdone:
 	LDP	16(RSP), (R20, R21)
 	ADD	$32, RSP
 	RET
-
-TEXT ·addrs(SB), NOSPLIT, $0-8
-	MOVD	dst+0(FP), R0
-	MOVD	$·count(SB), R1
-	MOVD	R1, 0(R0)
-	MOVD	$·deep(SB), R1
-	MOVD	R1, 8(R0)
-	MOVD	$·skipGuard(SB), R1
-	MOVD	R1, 16(R0)
-	MOVD	$·call6(SB), R1
-	MOVD	R1, 24(R0)
-	MOVD	$·cmpYield(SB), R1
-	MOVD	R1, 32(R0)
-	MOVD	$·pong(SB), R1
-	MOVD	R1, 40(R0)
-	MOVD	$·jumpLoop(SB), R1
-	MOVD	R1, 48(R0)
-	MOVD	$·swapLoop(SB), R1
-	MOVD	R1, 56(R0)
-	MOVD	$·swapBody(SB), R1
-	MOVD	R1, 64(R0)
-	MOVD	$·trapSeq(SB), R1
-	MOVD	R1, 72(R0)
-	MOVD	$·trapLoop(SB), R1
-	MOVD	R1, 80(R0)
-	MOVD	$·yieldN(SB), R1
-	MOVD	R1, 88(R0)
-	MOVD	$·trap1(SB), R1
-	MOVD	R1, 96(R0)
-	MOVD	$·echo(SB), R1
-	MOVD	R1, 104(R0)
-	MOVD	$·threadResume(SB), R1
-	MOVD	R1, 112(R0)
-	MOVD	$·fpBody(SB), R1
-	MOVD	R1, 120(R0)
-	MOVD	$·resumeLoop(SB), R1
-	MOVD	R1, 128(R0)
-	MOVD	$·bareJump(SB), R1
-	MOVD	R1, 136(R0)
-	MOVD	$·retJump(SB), R1
-	MOVD	R1, 144(R0)
-	MOVD	$·claimLoop(SB), R1
-	MOVD	R1, 152(R0)
-	MOVD	$·tlsLoop(SB), R1
-	MOVD	R1, 160(R0)
-	RET
+// The bodies' addresses, the read-only words cabi.go exports (Count for
+// count, ...): a Go func value of an assembly function points at an ABI
+// wrapper, not at the entry.
+DATA	·Count+0(SB)/8, $·count(SB)
+GLOBL	·Count(SB), NOPTR|RODATA, $8
+DATA	·Deep+0(SB)/8, $·deep(SB)
+GLOBL	·Deep(SB), NOPTR|RODATA, $8
+DATA	·SkipGuard+0(SB)/8, $·skipGuard(SB)
+GLOBL	·SkipGuard(SB), NOPTR|RODATA, $8
+DATA	·Call6+0(SB)/8, $·call6(SB)
+GLOBL	·Call6(SB), NOPTR|RODATA, $8
+DATA	·CmpYield+0(SB)/8, $·cmpYield(SB)
+GLOBL	·CmpYield(SB), NOPTR|RODATA, $8
+DATA	·Pong+0(SB)/8, $·pong(SB)
+GLOBL	·Pong(SB), NOPTR|RODATA, $8
+DATA	·JumpLoop+0(SB)/8, $·jumpLoop(SB)
+GLOBL	·JumpLoop(SB), NOPTR|RODATA, $8
+DATA	·SwapLoop+0(SB)/8, $·swapLoop(SB)
+GLOBL	·SwapLoop(SB), NOPTR|RODATA, $8
+DATA	·SwapBody+0(SB)/8, $·swapBody(SB)
+GLOBL	·SwapBody(SB), NOPTR|RODATA, $8
+DATA	·TrapSeq+0(SB)/8, $·trapSeq(SB)
+GLOBL	·TrapSeq(SB), NOPTR|RODATA, $8
+DATA	·TrapLoop+0(SB)/8, $·trapLoop(SB)
+GLOBL	·TrapLoop(SB), NOPTR|RODATA, $8
+DATA	·YieldN+0(SB)/8, $·yieldN(SB)
+GLOBL	·YieldN(SB), NOPTR|RODATA, $8
+DATA	·Trap1+0(SB)/8, $·trap1(SB)
+GLOBL	·Trap1(SB), NOPTR|RODATA, $8
+DATA	·Echo+0(SB)/8, $·echo(SB)
+GLOBL	·Echo(SB), NOPTR|RODATA, $8
+DATA	·ThreadResume+0(SB)/8, $·threadResume(SB)
+GLOBL	·ThreadResume(SB), NOPTR|RODATA, $8
+DATA	·FPBody+0(SB)/8, $·fpBody(SB)
+GLOBL	·FPBody(SB), NOPTR|RODATA, $8
+DATA	·ResumeLoop+0(SB)/8, $·resumeLoop(SB)
+GLOBL	·ResumeLoop(SB), NOPTR|RODATA, $8
+DATA	·BareJump+0(SB)/8, $·bareJump(SB)
+GLOBL	·BareJump(SB), NOPTR|RODATA, $8
+DATA	·RetJump+0(SB)/8, $·retJump(SB)
+GLOBL	·RetJump(SB), NOPTR|RODATA, $8
+DATA	·ClaimLoop+0(SB)/8, $·claimLoop(SB)
+GLOBL	·ClaimLoop(SB), NOPTR|RODATA, $8
+DATA	·TLSLoop+0(SB)/8, $·tlsLoop(SB)
+GLOBL	·TLSLoop(SB), NOPTR|RODATA, $8
 
 TEXT ·Word(SB), NOSPLIT, $0-16
 	MOVD	addr+0(FP), R0

@@ -8,6 +8,18 @@
 // package only when its own files change. ctx_amd64.s draws the frame and says why each register is
 // saved.
 
+// The frame's slots, from the address a context's saved SP holds; the
+// registers in SAVE_REGISTERS's push order, reversed.
+#define CTX_R12	0x00
+#define CTX_R13	0x08
+#define CTX_R14	0x10
+#define CTX_R15	0x18
+#define CTX_RBX	0x20
+#define CTX_RBP	0x28
+#define CTX_FP	0x30	// MXCSR (4 bytes), then the x87 control word (2 bytes)
+#define CTX_RIP	0x38	// where the context resumes
+#define CTX_SIZE	0x40
+
 // SAVE_CONTEXT pushes the callee-saved state below the return address that
 // the CALL into the switching function left (the RIP slot at +0x38),
 // leaving SP at the new frame. The control words go first: STMXCSR and
@@ -71,24 +83,41 @@
 	MOVQ	to, SP \
 	CMPB	·fpLoadAlways(SB), $0 \
 	JNE	rcLoadFP \
-	MOVL	0x30(SP), R10 \
-	XORL	0x30(R9), R10 \
-	MOVWLZX	0x34(SP), R11 \
-	XORW	0x34(R9), R11 \
+	MOVL	CTX_FP(SP), R10 \
+	XORL	CTX_FP(R9), R10 \
+	MOVWLZX	(CTX_FP+4)(SP), R11 \
+	XORW	(CTX_FP+4)(R9), R11 \
 	ANDL	$~0x3f, R10 \
 	ORL	R11, R10 \
 	JZ	rcSameFP \
-	MOVL	0x30(SP), R10 \
+	MOVL	CTX_FP(SP), R10 \
 	ANDL	$~0x3f, R10 \
-	MOVL	0x30(R9), R11 \
+	MOVL	CTX_FP(R9), R11 \
 	ANDL	$0x3f, R11 \
 	ORL	R11, R10 \
-	MOVL	R10, 0x30(SP) \
+	MOVL	R10, CTX_FP(SP) \
 rcLoadFP: \
-	LDMXCSR	0x30(SP) \
-	FLDCW	0x34(SP) \
+	LDMXCSR	CTX_FP(SP) \
+	FLDCW	(CTX_FP+4)(SP) \
 rcSameFP: \
 	RESTORE_REGISTERS
+
+// LOAD_CONTEXT(to) is RESTORE_CONTEXT for a side that saved no frame of
+// its own to compare with and will never be resumed (a coroutine's last
+// switch, in package ctx's coEntry): it loads the state saved at the
+// frame in register to, the floating-point control words unconditionally,
+// with loads rather than pops, and leaves SP at the saved RIP for a RET.
+// to must not be one of the registers it loads (R8 will do).
+#define LOAD_CONTEXT(to) \
+	LDMXCSR	CTX_FP(to) \
+	FLDCW	(CTX_FP+4)(to) \
+	MOVQ	CTX_R12(to), R12 \
+	MOVQ	CTX_R13(to), R13 \
+	MOVQ	CTX_R14(to), R14 \
+	MOVQ	CTX_R15(to), R15 \
+	MOVQ	CTX_RBX(to), BX \
+	MOVQ	CTX_RBP(to), BP \
+	LEAQ	CTX_RIP(to), SP
 
 // RESTORE_REGISTERS is RESTORE_CONTEXT's last part: it pops the registers
 // SAVE_REGISTERS pushed and skips the control-word slot, leaving SP at the

@@ -8,6 +8,11 @@
 // package only when its own files change. ctx_arm64.s draws the frame and says why each register is
 // saved. X9 is the scratch register for FPCR.
 
+// The frame's size and the slot other code reads: the saved FPCR (the
+// registers are stored in pairs from +0x00; ctx_arm64.s draws them).
+#define CTX_FPCR	0xa8
+#define CTX_SIZE	0xb0
+
 // SAVE_CONTEXT saves the callee-saved state in a new frame below SP and
 // leaves SP at it. The resume PC is LR: the return address of the call
 // into the switching function.
@@ -19,7 +24,7 @@
 // R9: package ctx stores Go's (goFP) for a Go resumer instead of reading
 // the register (ctxframe_amd64.h says why).
 #define SAVE_CONTEXT_FPCR_R9 \
-	SUB	$0xb0, RSP \
+	SUB	$CTX_SIZE, RSP \
 	FSTPD	(F8, F9), 0x00(RSP) \
 	FSTPD	(F10, F11), 0x10(RSP) \
 	FSTPD	(F12, F13), 0x20(RSP) \
@@ -43,12 +48,12 @@
 // preserve them.)
 #define RESTORE_CONTEXT(to) \
 	RESTORE_REGISTERS(to) \
-	MOVD	0xa8(R13), R13 \
+	MOVD	CTX_FPCR(R13), R13 \
 	CMP	R11, R13 \
 	BEQ	rcSameFP \
 	MSR	R11, FPCR \
 rcSameFP: \
-	ADD	$0xb0, RSP
+	ADD	$CTX_SIZE, RSP
 
 // RESTORE_REGISTERS(to) is RESTORE_CONTEXT's first half: SP becomes the
 // frame at to (the old SP is left in R13), the registers are loaded, and
