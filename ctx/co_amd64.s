@@ -5,10 +5,10 @@
 // callback_amd64.s (Go callbacks), pull_amd64.s (pull loops), fp_amd64.s and
 // gocoro_amd64.s; co_amd64.h holds the checks they share. All functions here use the
 // System V C ABI. Record layouts and constants come from go_asm.h, which
-// the Go toolchain writes from the Go declarations in ctx.go (type coro is
+// the Go toolchain writes from the Go declarations in record.go (type coro is
 // struct ck_coroutine, threadBlock the per-thread block, cbRecord a
 // callback in progress, resumeArgs one Go Resume's argument block); the
-// context frame is ctxframe_amd64.h, a copy of the machine layer's.
+// context frame is ctxframe_amd64.h, a copy of the machine layer's (CTX_* slots).
 //
 // The switches here keep the CPU's stack of predicted return addresses
 // (the RAS) in step with the real stacks. A body resumed from Go returns

@@ -5,8 +5,8 @@
 // callback_arm64.s (Go callbacks), pull_arm64.s (pull loops), fp_arm64.s and
 // gocoro_arm64.s; co_arm64.h holds the checks they share. All functions here use the
 // AAPCS64 C ABI. Record layouts and constants come from go_asm.h (see
-// co_amd64.s); the context frame is ../ctxframe_arm64.h, shared with the
-// machine layer. The switches are balanced, entered by a call and left by
+// co_amd64.s); the context frame is ctxframe_arm64.h, a copy of the
+// machine layer's. The switches are balanced, entered by a call and left by
 // RET, so that the return-address predictor mispredicts only the two
 // returns that cross stacks in a round trip, and a switch into C code
 // built for BTI (-mbranch-protection) needs no landing pad. (amd64 resumes

@@ -127,7 +127,7 @@ func (b *nativeBody) close() {
 	}
 }
 
-// runNative runs the native tasks at the head of the ready queue in one
+// runNativeBatch runs the native tasks at the head of the ready queue in one
 // a kctx.Ring's Cycle: in native code, one after another, for as long as each
 // traps Yield, without coming back to Go for every trap. Then it replays
 // on the ready queue what those Yields did, so the order is exactly what
@@ -135,17 +135,17 @@ func (b *nativeBody) close() {
 // cycles round the queue until the scheduler's budget is spent; otherwise
 // it makes one pass over the native prefix. The task that stopped the
 // cycle has its trap handled as usual.
-// The bounds of runNative's window.
+// The bounds of runNativeBatch's window.
 const (
 	minNativeWindow = 16
 	maxNativeWindow = 1 << 16
 )
 
-func (k *Kernel) runNative() {
-	if k.ring == nil {
-		k.ring = kctx.NewRing()
+func (k *Kernel) runNativeBatch() {
+	if k.batch == nil {
+		k.batch = kctx.NewRing()
 	}
-	r := k.ring
+	r := k.batch
 	r.Reset()
 	// The ring holds a window of the ready queue's native prefix, not all
 	// of it: a cycle stops at the first task that traps anything but
@@ -168,7 +168,7 @@ func (k *Kernel) runNative() {
 	m := r.Len()
 	if m == 0 {
 		k.budget--
-		k.run(k.ready.pop(), nil)
+		k.runTask(k.ready.pop(), nil)
 		return
 	}
 	budget := m
@@ -233,5 +233,5 @@ func (k *Kernel) runNative() {
 	k.cur = t                  // a panic in trap (a failed coroutine) ends t, as in run
 	tr := b.trap(0, done, err) // a top-level task's exit value is not kept
 	k.cur = nil
-	k.run(t, &tr)
+	k.runTask(t, &tr)
 }

@@ -4,8 +4,9 @@ package kernel
 // they are spawned; 0 is never a task.
 type TID int
 
-// A Task is code the kernel can run: a stackful Go function (see Go) or a
-// stackless step machine (see Step). Tasks never see the kernel; their
+// A Task is code the kernel can run: a stackful Go function (see Go), a
+// stackless step machine (see Step) or a C function on a coroutine stack
+// of its own (see Native). Tasks never see the kernel; their
 // only interface to it is the Trap. The zero Task is not a valid task.
 //
 // A Task value is meant to be spawned (or called, for step sub-machines)
@@ -17,7 +18,7 @@ type Task struct {
 
 // body is a kind of task as the scheduler sees it. Every kind (Go, step
 // and native tasks) implements it; the scheduler knows nothing else about
-// a task's code, except that runNative batches native tasks' resumes in a
+// a task's code, except that runNativeBatch batches native tasks' resumes in a
 // ring cycle (native.go).
 type body interface {
 	// resume runs the body until its next trap and returns that trap.
@@ -85,14 +86,14 @@ func (t *task) setBody(b body) {
 	}
 }
 
-// ring is the ready queue: a FIFO of tasks in a power-of-two ring buffer.
-type ring struct {
+// queue is the ready queue: a FIFO of tasks in a power-of-two ring buffer.
+type queue struct {
 	buf  []*task
 	head int
 	n    int
 }
 
-func (q *ring) push(t *task) {
+func (q *queue) push(t *task) {
 	if q.n == len(q.buf) {
 		q.grow()
 	}
@@ -100,7 +101,7 @@ func (q *ring) push(t *task) {
 	q.n++
 }
 
-func (q *ring) pop() *task {
+func (q *queue) pop() *task {
 	t := q.buf[q.head]
 	q.buf[q.head] = nil
 	q.head = (q.head + 1) & (len(q.buf) - 1)
@@ -109,9 +110,9 @@ func (q *ring) pop() *task {
 }
 
 // at returns the i'th task from the head, without removing it.
-func (q *ring) at(i int) *task { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+func (q *queue) at(i int) *task { return q.buf[(q.head+i)&(len(q.buf)-1)] }
 
-func (q *ring) grow() {
+func (q *queue) grow() {
 	n := 2 * len(q.buf)
 	if n == 0 {
 		n = 64
@@ -125,7 +126,7 @@ func (q *ring) grow() {
 
 // remove deletes t from the queue, keeping the others in order.
 // It is linear in the queue length; only KillTask uses it.
-func (q *ring) remove(t *task) bool {
+func (q *queue) remove(t *task) bool {
 	mask := len(q.buf) - 1
 	for i := 0; i < q.n; i++ {
 		if q.buf[(q.head+i)&mask] != t {
