@@ -1,0 +1,176 @@
+package kernel
+
+// Waits on file descriptors that are unusual: high, bad, closed while
+// waited on, regular files, and one fd shared by two tasks.
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestHighFD(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur < 2048 {
+		lim.Cur = min(2048, lim.Max)
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			t.Fatalf("raising RLIMIT_NOFILE: %v", err)
+		}
+	}
+	eachPoller(t, func(t *testing.T, poller string) {
+		r, w := pipe(t)
+		high, err := unix.FcntlInt(uintptr(r), unix.F_DUPFD_CLOEXEC, 1500)
+		if err != nil {
+			t.Fatalf("F_DUPFD: %v", err)
+		}
+		defer unix.Close(high)
+		if _, err := unix.Write(w, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		var got, low error = errors.New("not run"), errors.New("not run")
+		r2, w2 := pipe(t)
+		k := New(WithPoller(poller))
+		k.Spawn(Go(func(s *Sys) { got = s.ReadWait(high) }))
+		k.Spawn(Go(func(s *Sys) { low = s.ReadWait(r2) }))
+		k.Spawn(Go(func(s *Sys) { s.Yield(); unix.Write(w2, []byte("y")) }))
+		run(t, k)
+		want := error(nil)
+		if poller == "select" {
+			want = ErrFDSet
+		}
+		if got != want {
+			t.Errorf("ReadWait(%d) = %v, want %v", high, got, want)
+		}
+		if low != nil {
+			t.Errorf("ReadWait on a low fd beside it = %v, want nil", low)
+		}
+	})
+}
+
+func TestBadFD(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		r, w := pipe(t)
+		// An fd number no one will reuse during the test: Run's own
+		// eventfd takes the lowest free number.
+		closed, err := unix.FcntlInt(uintptr(r), unix.F_DUPFD_CLOEXEC, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(closed)
+		var neg, negW, cl error
+		var ok error = errors.New("not run")
+		var stepRes int64 = 1
+		k := New(WithPoller(poller))
+		k.Spawn(Go(func(s *Sys) { neg = s.ReadWait(-1) }))
+		k.Spawn(Go(func(s *Sys) { negW = s.WriteWait(-7) }))
+		k.Spawn(Go(func(s *Sys) { cl = s.ReadWait(closed) }))
+		k.Spawn(Go(func(s *Sys) { ok = s.ReadWait(r) }))
+		pc := 0
+		k.Spawn(Step(StepFunc(func(res int64) Trap {
+			pc++
+			if pc == 1 {
+				return ReadWait(closed)
+			}
+			stepRes = res
+			return Exit(0)
+		})))
+		k.Spawn(Go(func(s *Sys) {
+			s.Yield()
+			s.Yield()
+			unix.Write(w, []byte("x"))
+		}))
+		run(t, k)
+		if neg != ErrBadFD || negW != ErrBadFD || cl != ErrBadFD {
+			t.Errorf("ReadWait(-1) = %v, WriteWait(-7) = %v, ReadWait(closed) = %v; want ErrBadFD",
+				neg, negW, cl)
+		}
+		if Code(stepRes) != CodeBadFD {
+			t.Errorf("step ReadWait(closed) = %d, want CodeBadFD", stepRes)
+		}
+		if ok != nil {
+			t.Errorf("ReadWait on a good fd beside them = %v", ok)
+		}
+	})
+}
+
+// TestCloseWhileWaiting closes an fd a task waits on: that task gets
+// ErrBadFD, another task waiting on another fd is not disturbed.
+func TestCloseWhileWaiting(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		r, _ := pipe(t)
+		r2, w2 := pipe(t)
+		var victim, other error = errors.New("not run"), errors.New("not run")
+		k := New(WithPoller(poller))
+		setSweep(t, 20*time.Millisecond)
+		k.Spawn(Go(func(s *Sys) { victim = s.ReadWait(r) }))
+		k.Spawn(Go(func(s *Sys) { other = s.ReadWait(r2) }))
+		k.Spawn(Go(func(s *Sys) {
+			s.Sleep(5 * time.Millisecond) // both are blocked in the poller
+			unix.Close(r)
+			s.Sleep(5 * time.Millisecond)
+			if poller != "epoll" {
+				unix.Write(w2, []byte("x"))
+				return
+			}
+			// epoll notices at its next sweep; the other wait goes on.
+			s.Sleep(100 * time.Millisecond)
+			if other == nil {
+				t.Error("the other task woke before its fd was written")
+			}
+			unix.Write(w2, []byte("x"))
+		}))
+		run(t, k)
+		if victim != ErrBadFD {
+			t.Errorf("ReadWait on an fd closed while waited on = %v, want ErrBadFD", victim)
+		}
+		if other != nil {
+			t.Errorf("ReadWait on another fd = %v, want nil", other)
+		}
+	})
+}
+
+// TestRegularFile: a regular file is always ready, under every poller
+// (epoll refuses it with EPERM, which the kernel takes as ready).
+func TestRegularFile(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	eachPoller(t, func(t *testing.T, poller string) {
+		var r, w error = errors.New("not run"), errors.New("not run")
+		k := New(WithPoller(poller))
+		k.Spawn(Go(func(s *Sys) { r = s.ReadWait(int(f.Fd())); w = s.WriteWait(int(f.Fd())) }))
+		run(t, k)
+		if r != nil || w != nil {
+			t.Errorf("ReadWait, WriteWait on a regular file = %v, %v", r, w)
+		}
+	})
+}
+
+// TestSharedFD: two tasks reading the same fd are both woken.
+func TestSharedFD(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		r, w := pipe(t)
+		n := 0
+		k := New(WithPoller(poller))
+		for range 2 {
+			k.Spawn(Go(func(s *Sys) {
+				if s.ReadWait(r) == nil {
+					n++
+				}
+			}))
+		}
+		k.Spawn(Go(func(s *Sys) { s.Yield(); unix.Write(w, []byte("x")) }))
+		run(t, k)
+		if n != 2 {
+			t.Errorf("%d of 2 readers woke", n)
+		}
+	})
+}
