@@ -1,5 +1,5 @@
 // Package cdemo sets C's switch-state coroutines (the static variables of
-// seed 000, Simon Tatham's "Coroutines in C", protothreads) beside
+// Simon Tatham's "Coroutines in C", protothreads) beside
 // stackful ctx coroutines running the same C programs, all driven from Go
 // without cgo.
 //

@@ -1,5 +1,5 @@
 // Package expat parses XML with libexpat, loaded at run time, in the two
-// styles of seed 004's Part 3: a pull loop over the parser's events, and
+// styles of Beazley's expat example: a pull loop over the parser's events, and
 // pushed callbacks.
 //
 // Events pulls:
@@ -43,7 +43,7 @@
 //
 // # Input and errors
 //
-// Both read an io.Reader in chunks of ChunkSize (64 KiB, the slide's
+// Both read an io.Reader in chunks of ChunkSize (64 KiB, Beazley's
 // buffer_size) straight into libexpat's buffer. A malformed document
 // yields a *SyntaxError carrying expat's message, line and column; an
 // error from the reader is returned wrapped. Text arrives as libexpat

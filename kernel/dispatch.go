@@ -12,8 +12,8 @@ import (
 // exitTrap is the trap of a Go body that returned.
 var exitTrap = Trap{Op: OpExit}
 
-// runTask resumes t and handles its trap: pyos's Task.run (with the trampoline
-// of Part 8) and the system call handlers. A non-nil made is a trap that t
+// runTask resumes t and handles its trap: pyos's Task.run (with Beazley's
+// trampoline) and the system call handlers. A non-nil made is a trap that t
 // has made already (runNativeBatch resumed it): runTask handles it first.
 func (k *Kernel) runTask(t *task, made *Trap) {
 	t.state = sRunning

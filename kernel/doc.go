@@ -29,7 +29,7 @@
 //     a generator written by hand. pyos8's answer to "the problem with the
 //     stack" is built in: the Call trap runs another step machine as a
 //     subroutine on the same task, the kernel keeps the task's call stack
-//     (the trampoline of Part 8), and the sub-machine's Exit value becomes
+//     (Beazley's trampoline), and the sub-machine's Exit value becomes
 //     the result of the Call. Accept, Recv and Send are such
 //     sub-machines. A killed step task is never stepped again; its
 //     machines' Kill methods, if they have one, run so they can release
@@ -49,14 +49,14 @@
 // the task back at the end of the ready queue; NewTask queues the new
 // task before its parent. KillTask removes every wait the killed task
 // holds (its place in the ready queue, an fd wait, a timer, an exit wait)
-// and wakes the tasks waiting for it. The slides' sample programs print
-// the slides' output, byte for byte.
+// and wakes the tasks waiting for it. Beazley's sample programs print
+// his output, byte for byte.
 //
 // # Waiting for I/O and time
 //
 // ReadWait and WriteWait wait through a poller: select(2) (the default,
 // the study's baseline, limited to fds below FD_SETSIZE), poll(2) or
-// epoll(7); see WithPoller. The kernel follows Part 7's polling strategy,
+// epoll(7); see WithPoller. The kernel follows pyos7's polling strategy,
 // with the polling task folded into the scheduler loop: it polls once per
 // pass over the ready tasks, without blocking while tasks are ready, and
 // blocks when none is. Sleeping tasks wait in a timer heap whose earliest

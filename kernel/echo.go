@@ -12,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file holds the slides' final example, pyos8's echo server, as a Go
+// This file holds Beazley's final example, pyos8's echo server, as a Go
 // task and as a step task, and Listen to make its socket.
 
-// echoBufSize is the read size of the echo handlers, as in the slides.
+// echoBufSize is the read size of the echo handlers, as in Beazley's course.
 const echoBufSize = 65536
 
 // acceptRetry is how long an echo server sleeps when accept fails for
@@ -81,7 +81,7 @@ func GoEchoServer(fd int) Task {
 // way. An error of the extra accepts only sends the server back to its
 // wait, where the accept after it reports the error as before.
 
-// Memory per connection (seed 001's C10k problem): a connection's task
+// Memory per connection (the C10k problem (Kegel)): a connection's task
 // owns no read buffer. It reads into a buffer shared by every connection
 // (echoBufs), between one wait and the next, and writes the reply at once;
 // only bytes that must survive a WriteWait, a full socket, are copied into

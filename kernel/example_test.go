@@ -80,7 +80,7 @@ func ExampleStep() {
 
 // Call runs a step sub-machine on the caller's task and hands its exit
 // value back as the trap's result: the trampoline of pyos8, here with
-// Part 8's add(x, y).
+// Beazley's trampoline example, add(x, y).
 func ExampleCall() {
 	add := func(x, y int64) kernel.Task {
 		return kernel.Step(kernel.StepFunc(func(int64) kernel.Trap {
@@ -118,7 +118,7 @@ func ExampleWithTrace() {
 	// [1] +++ exited +++
 }
 
-// The slides' final example: pyos8's echo server, stopped after one
+// Beazley's final example: pyos8's echo server, stopped after one
 // client has been served.
 func ExampleGoEchoServer() {
 	lfd, addr, err := kernel.Listen("127.0.0.1:0")

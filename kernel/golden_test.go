@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// golden holds the sample outputs of seed 004's slides, byte for byte:
+// golden holds the sample outputs of Beazley's course, byte for byte:
 // the tasks' prints and the kernel's "Task N terminated" lines (WithLog)
 // written to one buffer. Every task kind must reproduce them.
 var golden = map[string]string{
@@ -72,7 +72,7 @@ Task 1 terminated
 `,
 }
 
-// goldenGo are the slides' programs as Go tasks: each spawns its tasks
+// goldenGo are Beazley's programs as Go tasks: each spawns its tasks
 // on k and prints to out.
 var goldenGo = map[string]func(k *Kernel, out io.Writer){
 	"pyos3": func(k *Kernel, out io.Writer) {

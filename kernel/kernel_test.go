@@ -410,7 +410,7 @@ func TestUnwindingTraps(t *testing.T) {
 }
 
 func TestTrampoline(t *testing.T) {
-	// add(x, y) is Part 8's subroutine; twice(x) calls it, and main
+	// add(x, y) is Beazley's trampoline example; twice(x) calls it, and main
 	// calls twice: three machines deep.
 	add := func(x, y int64) Task {
 		return Step(StepFunc(func(int64) Trap { return Exit(x + y) }))

@@ -8,7 +8,7 @@ import (
 )
 
 // This file holds the reference model of the scheduler that the fuzz test
-// (fuzz_test.go) checks the kernel against: seed 004's pyos (Parts 7 and
+// (fuzz_test.go) checks the kernel against: Beazley's pyos (pyos7 and
 // 8), written as plainly as possible, with the points where the kernel's
 // documentation is more precise than pyos:
 //

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The native versions of the slides' programs are C, in cdemo/c/tasks.c;
+// The native versions of Beazley's programs are C, in cdemo/c/tasks.c;
 // they print through struct ck_out, whose write is a Go callback.
 
 var (
@@ -77,7 +77,7 @@ func printTo(w io.Writer) uintptr {
 	return arg
 }
 
-// goldenNative are the slides' programs as native tasks.
+// goldenNative are Beazley's programs as native tasks.
 var goldenNative = map[string][]string{
 	"pyos3": {"ck_pyos3_foo", "ck_pyos3_bar"},
 	"pyos4": {"ck_pyos4_foo", "ck_pyos4_bar"},
@@ -85,8 +85,8 @@ var goldenNative = map[string][]string{
 	"pyos6": {"ck_pyos6_main"},
 }
 
-// TestGoldenNative runs the slides' programs as C tasks: byte for byte the
-// slides' output, both with the native tasks cycled in native code and,
+// TestGoldenNative runs Beazley's programs as C tasks: byte for byte the
+// Beazley's output, both with the native tasks cycled in native code and,
 // with the trace on, one trap at a time.
 func TestGoldenNative(t *testing.T) {
 	for _, traced := range []bool{false, true} {

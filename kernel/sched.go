@@ -178,7 +178,7 @@ func (k *Kernel) mainLoop() (err error) {
 			k.drain()
 		}
 		if k.budget == 0 || k.ready.n == 0 {
-			// Part 7's I/O task, folded into the loop: poll once per
+			// pyos7's I/O polling task, folded into the loop: poll once per
 			// pass over the tasks that were ready, without blocking
 			// while tasks are ready.
 			k.budget = k.ready.n
@@ -218,7 +218,7 @@ var sweepInterval = time.Second
 const idleBudget = 64
 
 // pollSoon makes the scheduler poll after one pass over the ready tasks,
-// as Part 7's I/O task would, once a task waits for I/O or a timer.
+// as pyos7's I/O polling task would, once a task waits for I/O or a timer.
 func (k *Kernel) pollSoon() {
 	k.budget = min(k.budget, k.ready.n)
 }

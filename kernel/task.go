@@ -57,7 +57,7 @@ type task struct {
 	step   Stepper     // body's machine if body is a step body, else nil
 	sys    *Sys        // body if it is a Go body, else nil
 	nat    *nativeBody // body if it is a native body, else nil
-	stack  []body      // callers suspended in OpCall (the trampoline of Part 8)
+	stack  []body      // callers suspended in OpCall (Beazley's trampoline)
 	result int64       // result word of the trap it is suspended in (pyos's sendval)
 
 	// The blocking trap it waits in, for the trace and for kill.

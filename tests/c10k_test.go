@@ -8,7 +8,7 @@ import (
 	"github.com/corokernel/corokernel/internal/measure"
 )
 
-// Seed 001's C10k problem, for every task kind of the echo server.
+// the C10k problem (Kegel), for every task kind of the echo server.
 
 func c10kSkip(t *testing.T) {
 	t.Helper()

@@ -1,5 +1,5 @@
 /*
- * The C floor of seed 004's Part 3 contest: libexpat driven entirely in C,
+ * The C floor of the bus-feed contest of Beazley's course: libexpat driven entirely in C,
  * its handlers only counting events, reading a file in 64 KiB chunks as
  * the Go sources do. libexpat is opened with dlopen, so this library
  * builds without expat.h (Debian's libexpat1-dev).

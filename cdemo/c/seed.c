@@ -1,5 +1,5 @@
 /*
- * seed.c: the switch-state coroutine of seed 000, exactly as written
+ * seed.c: the switch-state coroutine of Tatham's "Coroutines in C", exactly as written
  * there. Its state lives in static variables, so there is one instance
  * per loaded library: the first three calls return 0, 1, 2.
  *

@@ -3,9 +3,9 @@
  * plain blocking-style C. Each trap is a call, co->api->trap(co, op, a, b),
  * that suspends the task until the kernel answers; traps work from any
  * depth of nested calls, which is what lets Accept, Recv and Send below be
- * ordinary subroutines (the trouble of seed 004, Part 8, gone).
+ * ordinary subroutines (the trouble of Beazley's trampoline, gone).
  *
- * The slides' programs (seed 004: pyos3 to pyos6) print through a
+ * Beazley's programs (Beazley's pyos3 to pyos6) print through a
  * struct ck_out, whose write function is a Go callback made with
  * ctx.NewCallback. A trap that returns CK_TRAP_EKILLED means the task was
  * killed: clean up and return, without trapping again.
@@ -139,7 +139,7 @@ static int64_t Send(ck_coroutine *co, int fd, const char *buf, size_t n)
 
 enum { ECHO_BUF = 65536, ECHO_POOL = 16 };
 
-/* Read buffers shared by every connection (seed 001's C10k problem): a
+/* Read buffers shared by every connection (the C10k problem (Kegel)): a
  * task holds one only between a wait and its next trap, so an idle
  * connection costs its coroutine and nothing more. A pool under a lock,
  * not a thread-local buffer: a kernel's tasks may resume on another thread

@@ -12,7 +12,7 @@ import (
 	"github.com/corokernel/corokernel/internal/buses"
 )
 
-// busesMain is seed 004's Part 3: the bus feed through the slide's
+// busesMain is Beazley's bus feed through his
 // pipeline, with the event source chosen by -source; or, with -gen, a
 // feed written for it.
 func busesMain(args []string, stdout, stderr io.Writer) int {
@@ -26,7 +26,7 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: corokernel buses [-route r] [-direction d] [-source expat-pull|expat-push|encoding-xml] FILE")
 		fmt.Fprintln(stderr, "       corokernel buses -gen n FILE")
 		fmt.Fprintln(stderr, "\nPrints route,id,\"direction\",latitude,longitude for each matching <bus> of FILE")
-		fmt.Fprintln(stderr, "(\"-\" is standard input or, with -gen, output), as seed 004's bus_locations does.")
+		fmt.Fprintln(stderr, "(\"-\" is standard input or, with -gen, output), as Beazley's bus_locations does.")
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after FILE.

@@ -12,7 +12,7 @@ import (
 )
 
 // TestBuses: -gen writes a feed; every -source prints the same bytes for
-// it, in the slide's format; -route and -direction filter; the default
+// it, in Beazley's format; -route and -direction filter; the default
 // source is expat-pull.
 func TestBuses(t *testing.T) {
 	if err := expat.Available(); err != nil {

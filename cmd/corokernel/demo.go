@@ -12,17 +12,17 @@ import (
 	"github.com/corokernel/corokernel/kernel"
 )
 
-// A demo is one of the slides' sample programs, written once per task
+// A demo is one of Beazley's sample programs, written once per task
 // kind. Each version spawns the program's tasks on k and prints to out.
 type demo struct {
 	summary string
 	kinds   map[string]func(k *kernel.Kernel, out io.Writer)
 }
 
-// demos are the slides' programs (David Beazley, "A Curious Course on
+// demos are Beazley's programs (David Beazley, "A Curious Course on
 // Coroutines and Concurrency", Parts 5 to 7) by the name of their file.
 var demos = map[string]demo{
-	"pyos2": {"foo and bar take turns at Yield (forever in the slides; here until six lines are out)", map[string]func(*kernel.Kernel, io.Writer){
+	"pyos2": {"foo and bar take turns at Yield (forever in Beazley's; here until six lines are out)", map[string]func(*kernel.Kernel, io.Writer){
 		"go": func(k *kernel.Kernel, out io.Writer) {
 			lines := 0
 			loop := func(name string) kernel.Task {
@@ -195,7 +195,7 @@ func stepLoop(out io.Writer, name string, n int) kernel.Task {
 // traceIndent sets the trace lines off from the program's output.
 const traceIndent = "        "
 
-// demoMain is "corokernel demo": it runs one of the slides' programs in
+// demoMain is "corokernel demo": it runs one of Beazley's programs in
 // the kernel with the trap trace on, or lists them.
 func demoMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("corokernel demo", flag.ContinueOnError)
@@ -228,7 +228,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		return bad("unknown -tasks %q (want %s)", *tasks, strings.Join(demoKinds(), ", "))
 	}
 	if name == "" {
-		fmt.Fprintln(stdout, "The slides' programs (corokernel demo [-tasks kind] name), with the task kinds each is written as:")
+		fmt.Fprintln(stdout, "Beazley's programs (corokernel demo [-tasks kind] name), with the task kinds each is written as:")
 		for _, n := range slices.Sorted(maps.Keys(demos)) {
 			kinds := strings.Join(slices.Sorted(maps.Keys(demos[n].kinds)), ", ")
 			fmt.Fprintf(stdout, "  %-6s %-18s %s\n", n, "["+kinds+"]", demos[n].summary)

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// golden holds the output of the slides' programs (pyos3 to pyos6 byte
-// for byte as the slides print them; pyos2 cut at six lines), with the
+// golden holds the output of Beazley's programs (pyos3 to pyos6 byte
+// for byte as Beazley prints them; pyos2 cut at six lines), with the
 // kernel's "Task N terminated" lines.
 var golden = map[string]string{
 	"pyos2": "I'm foo\nI'm bar\nI'm foo\nI'm bar\nI'm foo\nI'm bar\nTask 1 terminated\nTask 2 terminated\n",
@@ -49,7 +49,7 @@ func runDemo(t *testing.T, args ...string) (prog, trace string) {
 }
 
 // TestDemoGolden runs every program as every kind of task: the output is
-// the slides', and every trap is traced.
+// Beazley's, and every trap is traced.
 func TestDemoGolden(t *testing.T) {
 	if got, want := slices.Sorted(maps.Keys(demos)), slices.Sorted(maps.Keys(golden)); !slices.Equal(got, want) {
 		t.Fatalf("demos %q, golden outputs for %q", got, want)

@@ -20,8 +20,8 @@
 //
 // The commands are:
 //
-//	buses   seed 004's Part 3: the bus feed through the slide's pipeline
-//	demo    run a program from the slides with the kernel's trap trace on
+//	buses   Beazley's bus feed through his coroutine pipeline
+//	demo    run a program from Beazley's course with the kernel's trap trace on
 //	echo    serve the echo protocol with the kernel's echo server
 //	load    load an echo server, checking every byte
 //
@@ -50,8 +50,8 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"buses": {"seed 004's Part 3: the bus feed through the slide's pipeline (-gen writes one)", busesMain},
-		"demo":  {"run a program from the slides with the kernel's trap trace on", demoMain},
+		"buses": {"Beazley's bus feed through his coroutine pipeline (-gen writes one)", busesMain},
+		"demo":  {"run a program from Beazley's course with the kernel's trap trace on", demoMain},
 		"echo":  {"serve the echo protocol with the kernel's echo server", echoMain},
 		"load":  {"load an echo server, checking every byte", loadMain},
 	}

@@ -93,7 +93,7 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	var ms []measure.Mechanism
 	cfg := measure.Config{LoadC: loadC, EchoServers: echoServers}
 	if *quick {
-		cfg.BusesFeedSize = 3e6 // a tenth of the slide's feed
+		cfg.BusesFeedSize = 3e6 // a tenth of Beazley's feed
 	}
 	left := ""
 	for _, m := range measure.Mechanisms(cfg) {
@@ -282,13 +282,13 @@ var sections = []section{
 	},
 	{
 		id: measure.C10K, title: "C10K: ten thousand connections", value: "MB/s", memory: "bytes per idle connection",
-		intro: "Seed 001's C10k problem: the echo servers with 10,000 connections open at once, under epoll, " +
+		intro: "the C10k problem (Kegel): the echo servers with 10,000 connections open at once, under epoll, " +
 			"loaded from the same process; and the resident memory each server holds per idle connection " +
 			"(the connections echoed 100 bytes each and were left open).",
 	},
 	{
-		id: measure.Buses, title: "Seed 004, Part 3: the bus feed", value: "time per feed (MB/s)",
-		intro: "The whole pipeline of the slide (buses_to_dicts, filter_on_field on route 22 and on \"North Bound\", " +
+		id: measure.Buses, title: "Beazley's bus feed (expat, coroutine pipeline)", value: "time per feed (MB/s)",
+		intro: "Beazley's whole pipeline (buses_to_dicts, filter_on_field on route 22 and on \"North Bound\", " +
 			"bus_locations) over a generated feed of about 30 MB (3 MB with -quick), once per event source; " +
 			"the stages are the same Go code for each. The ratio is speed against encoding/xml.",
 	},
@@ -303,7 +303,7 @@ var sections = []section{
 // a measurement of this machine.
 var historicalNote = func() string {
 	var b strings.Builder
-	b.WriteString("Historical anchor, from other hardware (David Beazley, 2009, Python on the slide's 30 MB feed): ")
+	b.WriteString("Historical anchor, from other hardware (David Beazley, 2009, Python on Beazley's 30 MB feed): ")
 	for i, h := range measure.Historical {
 		if i > 0 {
 			b.WriteString(", ")

@@ -9,9 +9,9 @@ import (
 	"github.com/corokernel/corokernel/internal/measure"
 )
 
-// BenchmarkBuses is seed 004's Part 3 contest: one op is the whole
+// BenchmarkBuses is the bus-feed contest of Beazley's course: one op is the whole
 // pipeline (route 22, "North Bound") over a generated feed of about 30 MB,
-// the slide's size. The contest row runs every source once per op, side by
+// Beazley's size. The contest row runs every source once per op, side by
 // side, and reports the ratios the targets are stated in:
 //
 //	go test -run '^$' -bench BenchmarkBuses -count 6 ./internal/buses

@@ -1,4 +1,4 @@
-// Package buses is seed 004's Part 3 in Go: the Chicago bus feed
+// Package buses is the bus feed of Beazley's course in Go: the Chicago bus feed
 // (allroutes.xml) through a pipeline of processing stages,
 //
 //	source → ToDicts → FilterOnField("route", …) → FilterOnField("direction", …) → Locations
@@ -6,9 +6,9 @@
 // with three interchangeable sources of XML events: libexpat pulled by a
 // loop (expat.Events, on a ctx coroutine), libexpat pushing Go callbacks
 // through purego (expat.Walk), and encoding/xml's Decoder.RawToken. The
-// stages are the same code for every source, which is the slide's point:
+// stages are the same code for every source, which is Beazley's point:
 // "you can push the initial data source as low-level as you want without
-// rewriting the processing stages". Like the slide's coroutines, each
+// rewriting the processing stages". Like Beazley's coroutines, each
 // stage is a function the one before it sends to.
 package buses
 
@@ -138,8 +138,8 @@ func qname(b []byte, n xml.Name) []byte {
 	return append(b, n.Local...)
 }
 
-// A Bus is one <bus> element: its child elements' names and text, the
-// slide's busdict. It is reused for the next bus once the stage it was
+// A Bus is one <bus> element: its child elements' names and text,
+// Beazley's busdict. It is reused for the next bus once the stage it was
 // sent to returns.
 type Bus struct {
 	buf    []byte  // names and values
@@ -149,7 +149,7 @@ type Bus struct {
 type field struct{ name, nameEnd, val, valEnd int }
 
 // Get returns the text of the child element called name, or nil. Of
-// repeated children the last wins, as in the slide's dict.
+// repeated children the last wins, as in Beazley's dict.
 func (b *Bus) Get(name string) []byte {
 	for i := len(b.fields) - 1; i >= 0; i-- {
 		f := b.fields[i]
@@ -160,7 +160,7 @@ func (b *Bus) Get(name string) []byte {
 	return nil
 }
 
-// ToDicts is the slide's buses_to_dicts: it collects each <bus> element's
+// ToDicts is Beazley's buses_to_dicts: it collects each <bus> element's
 // children into a Bus (text fragments joined exactly as they came: CDATA,
 // entities and whitespace included) and sends it to target.
 func ToDicts(target func(*Bus)) Sink {
@@ -193,7 +193,7 @@ func ToDicts(target func(*Bus)) Sink {
 	}
 }
 
-// FilterOnField is the slide's filter_on_field: it sends on the buses
+// FilterOnField is Beazley's filter_on_field: it sends on the buses
 // whose field name has exactly the text value.
 func FilterOnField(name, value string, target func(*Bus)) func(*Bus) {
 	return func(b *Bus) {
@@ -203,7 +203,7 @@ func FilterOnField(name, value string, target func(*Bus)) func(*Bus) {
 	}
 }
 
-// Locations is the slide's bus_locations: it writes each bus as
+// Locations is Beazley's bus_locations: it writes each bus as
 //
 //	route,id,"direction",latitude,longitude
 func Locations(w *bufio.Writer) func(*Bus) {

@@ -25,7 +25,7 @@ const feed = `<?xml version="1.0"?>
 </buses>
 `
 
-// TestSources: every source gives the slide's lines, byte for byte, with
+// TestSources: every source gives Beazley's lines, byte for byte, with
 // text fragments joined exactly (entities, CDATA, whitespace).
 func TestSources(t *testing.T) {
 	if err := expat.Available(); err != nil {

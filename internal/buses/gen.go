@@ -20,7 +20,7 @@ var (
 	}
 )
 
-// Gen writes an allroutes-like feed of n buses in the slide's schema: id,
+// Gen writes an allroutes-like feed of n buses in Beazley's schema: id,
 // route, color, revenue, direction, latitude, longitude, pattern,
 // patternDirection, run, finalStop (as CDATA) and operator. The same n
 // always writes the same file. About one bus in eight carries extra

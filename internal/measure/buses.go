@@ -12,18 +12,18 @@ import (
 	"github.com/ebitengine/purego"
 )
 
-// Seed 004's Part 3 contest: the bus pipeline over a generated feed.
+// The bus-feed contest of Beazley's course: the bus pipeline over a generated feed.
 
-// BusesFeedSize is the contest's feed: about 30 MB, the slide's size.
+// BusesFeedSize is the contest's feed: about 30 MB, Beazley's size.
 const BusesFeedSize = 30e6
 
-// BusesRoute and BusesDirection are the slide's filter.
+// BusesRoute and BusesDirection are Beazley's filter.
 const (
 	BusesRoute     = "22"
 	BusesDirection = "North Bound"
 )
 
-// Historical are David Beazley's 2009 times for the slide's 30 MB feed,
+// Historical are David Beazley's 2009 times for Beazley's 30 MB feed,
 // in Python on other hardware: the anchor the contest is read against.
 var Historical = []struct {
 	Name    string

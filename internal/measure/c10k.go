@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Seed 001's C10k problem: how much memory a server spends per idle
+// the C10k problem (Kegel): how much memory a server spends per idle
 // connection, and its throughput with many connections open at once.
 
 // C10KConns is the number of concurrent connections of the C10K

@@ -25,7 +25,7 @@ const (
 	IOWait     Section = "io"         // nanoseconds per I/O round trip
 	Throughput Section = "throughput" // megabytes per second
 	C10K       Section = "c10k"       // megabytes per second at C10KConns connections; bytes per idle connection
-	Buses      Section = "buses"      // seed 004's Part 3: megabytes per second of the whole pipeline
+	Buses      Section = "buses"      // Beazley's bus feed: megabytes per second of the whole pipeline
 	CLibs      Section = "clibs"      // nanoseconds per callback of a real C library, pulled and pushed; a loop's start
 )
 

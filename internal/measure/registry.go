@@ -21,7 +21,7 @@ type Config struct {
 	// EchoServers are the kernel's echo servers by task kind, as
 	// corokernel's -tasks flag names them.
 	EchoServers map[string]EchoServer
-	// BusesFeedSize is the size of the Part 3 contest's feed (default
+	// BusesFeedSize is the size of the bus-feed contest's feed (default
 	// BusesFeedSize).
 	BusesFeedSize int64
 }
@@ -43,7 +43,7 @@ const (
 // generators are cdemo's benchmark generators (cdemo.Generators), each
 // yielding 0, 1, 2, ...
 var generators = []struct{ name, kind, what string }{
-	{"static", stacklessNative, "seed 000's static variables (one instance per program)"},
+	{"static", stacklessNative, "Tatham's static variables (one instance per program)"},
 	{"ccr", stacklessNative, "Tatham's ccr macros, the state in a 16-byte struct"},
 	{"pt-switch", stacklessNative, "a protothread, switch/__LINE__ local continuations"},
 	{"pt-goto", stacklessNative, "a protothread, computed-goto local continuations"},
