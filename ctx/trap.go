@@ -8,7 +8,7 @@ import (
 )
 
 // Traps and rings are what package kernel builds native tasks from, and
-// they are reached only through internal/kctx: a body that calls
+// they are reached only through Kernel, whose types are internal/kctx's: a body that calls
 // co->api->trap(co, op, a, b) records a trap and yields, and a ring
 // resumes many such coroutines in turn without leaving native code.
 
@@ -23,20 +23,29 @@ var (
 	}
 )
 
-func init() {
-	kctx.NewTrapping = func(fn, arg uintptr, name string, stackSize int) (kctx.Coroutine, error) {
-		if stackSize == 0 {
-			stackSize = DefaultStackSize
-		}
-		c, err := New(fn, arg, func(c *config) { c.trapping = true }, WithName(name), WithStackSize(stackSize))
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
+// Kernel returns package kernel's door into this package: trapping
+// coroutines and rings of them (internal/kctx says what each does). Its
+// argument's type is internal to this module, so no other package can
+// call it.
+func Kernel(kctx.Key) kctx.API { return kernelDoor{} }
+
+// kernelDoor is kctx.API.
+type kernelDoor struct{}
+
+func (kernelDoor) NewTrapping(fn, arg uintptr, name string, stackSize int) (kctx.Coroutine, error) {
+	if stackSize == 0 {
+		stackSize = DefaultStackSize
 	}
-	kctx.Trap = func(c kctx.Coroutine) (uint32, uintptr, uintptr) { return c.(*Coroutine).trap() }
-	kctx.NewRing = func() kctx.Ring { return new(ring) }
+	c, err := New(fn, arg, func(c *config) { c.trapping = true }, WithName(name), WithStackSize(stackSize))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
+
+func (kernelDoor) Trap(c kctx.Coroutine) (uint32, uintptr, uintptr) { return c.(*Coroutine).trap() }
+
+func (kernelDoor) NewRing() kctx.Ring { return new(ring) }
 
 // trap returns the trap the body recorded before its last yield and
 // clears it; op is 0 when the body yielded without trapping.

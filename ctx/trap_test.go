@@ -2,7 +2,11 @@ package ctx_test
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -17,7 +21,7 @@ func trapper(t *testing.T, ops []uint32) *ctx.Coroutine {
 	var pin runtime.Pinner
 	pin.Pin(&ops[0])
 	t.Cleanup(pin.Unpin)
-	kc, err := kctx.NewTrapping(cabi.TrapSeq, uintptr(unsafe.Pointer(&ops[0])), "trapper", 0)
+	kc, err := door.NewTrapping(cabi.TrapSeq, uintptr(unsafe.Pointer(&ops[0])), "trapper", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,14 +35,14 @@ func TestTrap(t *testing.T) {
 	if v, _, err := c.Resume(0); err != nil || v != 0 {
 		t.Fatalf("first trap: %d, %v", v, err)
 	}
-	if op, a, b := kctx.Trap(c); op != 7 || a != 0 || b != 0 {
+	if op, a, b := door.Trap(c); op != 7 || a != 0 || b != 0 {
 		t.Fatalf("Trap() = %d, %d, %d; want 7, 0, 0", op, a, b)
 	}
-	if op, _, _ := kctx.Trap(c); op != 0 {
+	if op, _, _ := door.Trap(c); op != 0 {
 		t.Fatalf("Trap() twice = %d; the trap must be consumed", op)
 	}
 	c.Resume(40) // the first trap returns 40
-	if op, a, b := kctx.Trap(c); op != 8 || a != 1 || b != 40 {
+	if op, a, b := door.Trap(c); op != 8 || a != 1 || b != 40 {
 		t.Fatalf("second Trap() = %d, %d, %d; want 8, 1, 40", op, a, b)
 	}
 	v, _, err := c.Resume(2)
@@ -59,7 +63,7 @@ func TestTrap(t *testing.T) {
 }
 
 func TestRingCycle(t *testing.T) {
-	r := kctx.NewRing()
+	r := door.NewRing()
 	for i := 0; i < 3; i++ {
 		r.Add(trapper(t, []uint32{1, 1, 1, 5, 0}), 0)
 	}
@@ -68,7 +72,7 @@ func TestRingCycle(t *testing.T) {
 	if err != nil || more || i != 0 || n != 10 {
 		t.Fatalf("Cycle = %d, %d, %v, %v; want 0, 10, false, nil", i, n, more, err)
 	}
-	if op, a, _ := kctx.Trap(r.At(0)); op != 5 || a != 3 {
+	if op, a, _ := door.Trap(r.At(0)); op != 5 || a != 3 {
 		t.Fatalf("stopping trap = %d(%d), want 5(3)", op, a)
 	}
 	// ring[1] is next at its op 5: it stops at once.
@@ -79,7 +83,7 @@ func TestRingCycle(t *testing.T) {
 	// A budget that runs out: i is the next to run. The word given to Add
 	// is the first trap's result; later passing traps return 0 (TrapSeq
 	// returns the sum of its results).
-	r2 := kctx.NewRing()
+	r2 := door.NewRing()
 	r2.Add(trapper(t, []uint32{1, 1, 1, 0}), 0)
 	r2.Add(trapper(t, []uint32{1, 1, 1, 0}), 0)
 	i, n, more, _, err = r2.Cycle(0, 3, 1)
@@ -113,5 +117,38 @@ func TestRingCycle(t *testing.T) {
 	r.Reset()
 	if r.Len() != 0 {
 		t.Fatal("Reset left members")
+	}
+}
+
+// door is package kernel's door into ctx, as kernel gets it.
+var door = ctx.Kernel(kctx.Key{})
+
+// TestKernelDoorClosed: ctx.Kernel's argument cannot be made anywhere but
+// inside this module, not even from a struct literal of the same shape
+// (Go assigns an unnamed struct type to a named one of the same
+// underlying type): a program that tries does not compile.
+func TestKernelDoorClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program with the go command")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH")
+	}
+	dir, err := os.MkdirTemp(".", "_door") // "_": no ./... pattern sees it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	src := "package main\n\nimport \"github.com/corokernel/corokernel/ctx\"\n\nfunc main() { ctx.Kernel(struct{}{}) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(goTool, "build", "-o", os.DevNull, "./"+dir).CombinedOutput()
+	if err == nil {
+		t.Fatal("a program called ctx.Kernel with struct{}{}: the door is open")
+	}
+	if !strings.Contains(string(out), "cannot use") {
+		t.Fatalf("the build failed for another reason:\n%s", out)
 	}
 }

@@ -3,9 +3,14 @@ package kernel
 import (
 	"fmt"
 
-	_ "github.com/corokernel/corokernel/ctx" // fills in kctx
+	"github.com/corokernel/corokernel/ctx"
 	"github.com/corokernel/corokernel/internal/kctx"
 )
+
+
+// kernelDoor is ctx's door for native tasks: trapping coroutines and
+// rings of them.
+var kernelDoor = ctx.Kernel(kctx.Key{})
 
 // Native returns a stackful task whose body is native code: the C-ABI
 // function
@@ -50,7 +55,7 @@ func (b *nativeBody) kindName() string { return "native" }
 // coroutine makes the body's coroutine if it has none yet.
 func (b *nativeBody) coroutine(t *task) (kctx.Coroutine, error) {
 	if b.c == nil {
-		c, err := kctx.NewTrapping(b.fn, b.arg, fmt.Sprintf("native task %d", t.tid), 0)
+		c, err := kernelDoor.NewTrapping(b.fn, b.arg, fmt.Sprintf("native task %d", t.tid), 0)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: native task %d: %w", t.tid, err)
 		}
@@ -82,7 +87,7 @@ func (b *nativeBody) trap(out uintptr, done bool, err error) Trap {
 		b.close()
 		return Trap{Op: OpExit, A: out}
 	}
-	op, a, x := kctx.Trap(b.c)
+	op, a, x := kernelDoor.Trap(b.c)
 	switch Op(op) {
 	case 0: // a plain yield
 		return Trap{Op: OpYield}
@@ -143,7 +148,7 @@ const (
 
 func (k *Kernel) runNativeBatch() {
 	if k.batch == nil {
-		k.batch = kctx.NewRing()
+		k.batch = kernelDoor.NewRing()
 	}
 	r := k.batch
 	r.Reset()

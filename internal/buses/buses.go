@@ -10,6 +10,9 @@
 // "you can push the initial data source as low-level as you want without
 // rewriting the processing stages". Like Beazley's coroutines, each
 // stage is a function the one before it sends to.
+//
+// Role: report and command support (cmd/corokernel buses, the report's
+// bus-feed contest); no library package imports it.
 package buses
 
 import (

@@ -49,6 +49,10 @@
 //	          times calls a[1]() unless it is 0, and reads the state (amd64: MXCSR without the
 //	          flags | x87 CW << 32; arm64: FPCR);
 //	          yields the first two readings and returns the third
+//
+// Role: test harness: bodies and native loops for the tests and
+// benchmarks, which the report binary reaches through internal/measure;
+// no library package imports it.
 package cabi
 
 // Implemented in assembly with the C ABI; declared here for vet only.

@@ -1,6 +1,9 @@
 // Package echoload is a bounded load generator for echo servers: a fixed
 // number of connections each send a fixed number of messages of random
 // sizes, and every byte that comes back is checked.
+//
+// Role: report and command support (the report's echo rows, corokernel
+// load) and the tests' load; no library package imports it.
 package echoload
 
 import (

@@ -1,5 +1,6 @@
 // Package kctx is package kernel's door into package ctx: the parts of
 // ctx that only native kernel tasks need, kept out of ctx's public API.
+// Role: production plumbing between ctx and kernel.
 //
 // A trapping coroutine's body calls co->api->trap(co, op, a, b), which
 // records the trap and yields; Trap reads what it recorded. A Ring resumes
@@ -7,8 +8,11 @@
 // long as each traps with the same passing op: one cgocall for a whole
 // round of a scheduler's ready queue.
 //
-// Package ctx fills in the functions at init. Importers must also import
-// ctx (kernel does), or they stay nil.
+// The door is a value, not variables filled in at start-up: API is the
+// interface, and the one way to get one is ctx.Kernel(kctx.Key{}). Key is
+// a type of this internal package, so only this module can name it, and a
+// package that uses the door imports ctx and calls it: the compiler, not
+// an init order, makes sure ctx is there.
 package kctx
 
 // Coroutine is the part of a *ctx.Coroutine's public API that kernel
@@ -49,13 +53,22 @@ type Ring interface {
 	Progress() (i, count int)
 }
 
-var (
+// Key is the argument of ctx.Kernel. Outside this module it cannot be
+// named, and its blank field of an unexported type keeps a value of
+// another struct type from being assigned to it, so ctx.Kernel cannot be
+// called there. Inside, kctx.Key{} is the value.
+type Key struct{ _ key }
+
+type key struct{}
+
+// API is what ctx.Kernel returns.
+type API interface {
 	// NewTrapping is ctx.New for a body that traps, on a stack of
 	// stackSize bytes (0: ctx.DefaultStackSize).
-	NewTrapping func(fn, arg uintptr, name string, stackSize int) (Coroutine, error)
+	NewTrapping(fn, arg uintptr, name string, stackSize int) (Coroutine, error)
 	// Trap returns the trap c's body recorded before its last yield and
 	// clears it; op is 0 when the body yielded without trapping.
-	Trap func(c Coroutine) (op uint32, a, b uintptr)
+	Trap(c Coroutine) (op uint32, a, b uintptr)
 	// NewRing returns an empty ring.
-	NewRing func() Ring
-)
+	NewRing() Ring
+}

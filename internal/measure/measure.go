@@ -4,6 +4,9 @@
 // excluded, and the registry of mechanisms that "corokernel" reports.
 // The benchmarks of ctx and cdemo call the same functions, so that
 // "go test -bench" and the report measure with the same code.
+//
+// Role: report support: what cmd/corokernel measures and the benchmarks
+// share; no library package imports it.
 package measure
 
 import (

@@ -150,7 +150,7 @@ func Mechanisms(c Config) []Mechanism {
 			Run:  func(n int) (time.Duration, error) { return Cycle(1, n) },
 			Memory: func(n int) (float64, error) {
 				return ctxBytes(n, func() (kctx.Coroutine, error) {
-					return kctx.NewTrapping(cabi.TrapLoop, 1, "trap loop", ctx.MinStackSize)
+					return door.NewTrapping(cabi.TrapLoop, 1, "trap loop", ctx.MinStackSize)
 				})
 			},
 		},
