@@ -7,7 +7,6 @@ import (
 	"github.com/corokernel/corokernel/internal/kctx"
 )
 
-
 // kernelDoor is ctx's door for native tasks: trapping coroutines and
 // rings of them.
 var kernelDoor = ctx.Kernel(kctx.Key{})
