@@ -46,3 +46,29 @@ func Exit(v int64) Trap { return Trap{Op: OpExit, A: uintptr(v)} }
 // exit value is the trap's result. Its result is CodeInvalid for the
 // zero Task.
 func Call(t Task) Trap { return Trap{Op: OpCall, Task: t} }
+
+// AcceptOp returns the completion trap that accepts a connection on the
+// listening socket fd, waiting until there is one: one trap, where
+// Accept's sub-machine makes a ReadWait and a system call. Its result is
+// the new connection's fd, non-blocking and close-on-exec, or a negative
+// errno or Code. Under the uring poller it is one io_uring request; under
+// the others the kernel makes the system call and waits for readiness
+// itself.
+func AcceptOp(fd int) Trap { return Trap{Op: OpAccept, A: uintptr(fd)} }
+
+// RecvOp returns the completion trap that receives from fd into *buf,
+// waiting until there is data. Its result is the number of bytes
+// received, 0 at the end of the stream, or a negative errno or Code
+// (CodeInvalid for a nil buf).
+//
+// With *buf empty the kernel lends a buffer of its own, chosen when data
+// arrives, and sets *buf to the bytes received in it: a task waiting for
+// data then holds no buffer at all (under uring, a ring of provided
+// buffers). A lent buffer is the task's until its next RecvOp or its end,
+// and may be passed to SendOp; it must not be kept beyond that.
+func RecvOp(fd int, buf *[]byte) Trap { return Trap{Op: OpRecv, A: uintptr(fd), Buf: buf} }
+
+// SendOp returns the completion trap that sends all of *buf on fd,
+// waiting while the socket is full. Its result is len(*buf), or a
+// negative errno or Code (EPIPE, not SIGPIPE, for a closed peer).
+func SendOp(fd int, buf *[]byte) Trap { return Trap{Op: OpSend, A: uintptr(fd), Buf: buf} }

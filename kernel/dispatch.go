@@ -146,6 +146,11 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 		if r, ok = k.ioWait(t, tr.Op, int(tr.A)); ok {
 			return true
 		}
+	case OpAccept, OpRecv, OpSend:
+		var ok bool
+		if r, ok = k.startOp(t, tr); ok {
+			return true
+		}
 	case OpSleep:
 		// A is unsigned: 2^63 ns and more, beyond time.Duration, sleep
 		// the longest representable time rather than wrap to a Yield.

@@ -114,7 +114,7 @@ func TestSendRecv(t *testing.T) {
 // TestEchoServerEnds closes the listener under a running echo server: the
 // server task ends.
 func TestEchoServerEnds(t *testing.T) {
-	for kind, server := range map[string]func(int) Task{"go": GoEchoServer, "step": StepEchoServer} {
+	for kind, server := range map[string]func(int) Task{"go": GoEchoServer, "step": StepEchoServer, "go-ops": GoEchoServerOps, "step-ops": StepEchoServerOps} {
 		eachPoller(t, func(t *testing.T, poller string) {
 			lfd, _, err := Listen("127.0.0.1:0")
 			if err != nil {
@@ -139,7 +139,7 @@ func TestEchoServerEnds(t *testing.T) {
 // TestEchoServerStop: Stop ends the server and its connections, whose
 // peers see the connections closed.
 func TestEchoServerStop(t *testing.T) {
-	for kind, server := range map[string]func(int) Task{"go": GoEchoServer, "step": StepEchoServer} {
+	for kind, server := range map[string]func(int) Task{"go": GoEchoServer, "step": StepEchoServer, "go-ops": GoEchoServerOps, "step-ops": StepEchoServerOps} {
 		eachPoller(t, func(t *testing.T, poller string) {
 			lfd, addr, err := Listen("127.0.0.1:0")
 			if err != nil {

@@ -31,6 +31,7 @@ func (k *Kernel) exit(t *task) {
 	delete(k.tasks, t.tid)
 	k.ntasks.Add(-1)
 	t.state = sDead
+	k.releaseLent(t)
 	t.setBody(nil)
 	t.stack = nil
 	if k.log != nil {

@@ -12,3 +12,14 @@ func setSweep(t *testing.T, d time.Duration) {
 	sweepInterval = d
 	t.Cleanup(func() { sweepInterval = old })
 }
+
+// lentNow counts the lent buffers the kernel's tasks hold now.
+func (k *Kernel) lentNow() int {
+	n := 0
+	for _, t := range k.tasks {
+		if t.lent != 0 {
+			n++
+		}
+	}
+	return n
+}

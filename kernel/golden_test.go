@@ -260,6 +260,12 @@ func checkEmpty(t *testing.T, k *Kernel) {
 			t.Errorf("ready ring slot %d still holds task %d", i, q.tid)
 		}
 	}
+	if k.undrained != 0 {
+		t.Errorf("%d io_uring requests still in flight at the end of Run", k.undrained)
+	}
+	if n := len(k.lend.chunks)*lendChunk - len(k.lend.free); n != 0 {
+		t.Errorf("%d lent buffers not given back", n)
+	}
 	if len(k.timers) != 0 {
 		t.Errorf("%d timers left", len(k.timers))
 	}

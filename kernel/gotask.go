@@ -3,6 +3,8 @@ package kernel
 import (
 	"iter"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Go returns a stackful task that runs fn on one of the runtime's
@@ -193,6 +195,68 @@ func (s *Sys) ReadWait(fd int) error {
 // as ReadWait does.
 func (s *Sys) WriteWait(fd int) error {
 	return Err(s.call(Trap{Op: OpWriteWait, A: uintptr(fd)}))
+}
+
+// Accept accepts a connection on the listening socket fd, waiting until
+// there is one, in one completion trap (AcceptOp). It returns the new fd,
+// non-blocking and close-on-exec.
+func (s *Sys) Accept(fd int) (int, error) {
+	r := s.call(Trap{Op: OpAccept, A: uintptr(fd)})
+	if r < 0 {
+		return -1, opErr(r)
+	}
+	return int(r), nil
+}
+
+// Recv receives from fd into buf, waiting until there is data, in one
+// completion trap (RecvOp). It returns 0, nil at the end of the stream,
+// and ErrInvalid for an empty buf (RecvLent has the kernel lend one).
+func (s *Sys) Recv(fd int, buf []byte) (int, error) {
+	if len(buf) == 0 {
+		return 0, ErrInvalid
+	}
+	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &buf})
+	if r < 0 {
+		return 0, opErr(r)
+	}
+	return int(r), nil
+}
+
+// RecvLent receives from fd into a buffer the kernel lends, chosen when
+// the data arrives, so that a task waiting for data holds no buffer (see
+// RecvOp). The bytes are the task's until its next Recv or RecvLent, or
+// its end; pass them to Send, copy them, but do not keep them. It returns
+// an empty slice and nil at the end of the stream.
+func (s *Sys) RecvLent(fd int) ([]byte, error) {
+	var buf []byte
+	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &buf})
+	if r < 0 {
+		return nil, opErr(r)
+	}
+	return buf[:r:r], nil
+}
+
+// Send sends all of buf on fd, waiting while the socket is full, in one
+// completion trap (SendOp). It returns len(buf), or 0 and the error.
+func (s *Sys) Send(fd int, buf []byte) (int, error) {
+	if len(buf) == 0 {
+		return 0, nil
+	}
+	r := s.call(Trap{Op: OpSend, A: uintptr(fd), Buf: &buf})
+	if r < 0 {
+		return 0, opErr(r)
+	}
+	return int(r), nil
+}
+
+// opErr is the error of a completion trap's result: an errno (EPIPE,
+// ECONNRESET, ...) or the error of a Code.
+func opErr(r int64) error {
+	switch Code(r) {
+	case CodeBadFD, CodeInvalid, CodeFDSet, CodeNoSys, CodeKilled, CodeNotTask, CodeIOFailed:
+		return Err(r)
+	}
+	return unix.Errno(-r)
 }
 
 // Sleep suspends the task for at least d. Sleep(0) is Yield.

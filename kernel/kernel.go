@@ -64,6 +64,19 @@ type Kernel struct {
 	fdLimit    int
 	evs        []event
 	woken      []wakeup // tasks one poll makes ready, put in the order their waits began
+
+	// The completion traps (ops.go): under uring, the poller's ring and
+	// the requests in flight by slot; under the others, the pool of
+	// buffers a Recv lends.
+	uring   completer
+	ops     []*ioOp
+	opGens  []uint32
+	freeOps []uint32
+	starved []*ioOp // lending receives that found every buffer out, oldest first
+	lend    lendPool
+	// undrained is how many requests were still in flight when the
+	// last Run ended and drainOps gave up: 0 unless a cancel was ignored.
+	undrained int
 	epoch      time.Time
 
 	// epoll drops the registration of an fd closed while waited on
@@ -119,8 +132,10 @@ func WithTrace(w io.Writer) Option {
 }
 
 // WithPoller selects how the kernel waits for I/O: "select" (the default),
-// "poll" or "epoll". New accepts any name; Run fails with an error for a
-// name not in Pollers.
+// "poll", "epoll", "uring" (io_uring: readiness waits as poll requests,
+// and AcceptOp, RecvOp and SendOp as io_uring requests) or "auto" (uring
+// where it works, else epoll). New accepts any name; Run fails with an
+// error for a name CheckPoller refuses, saying why.
 func WithPoller(name string) Option {
 	return func(k *Kernel) { k.pollerName = name }
 }
@@ -180,7 +195,7 @@ func (k *Kernel) Spawn(t Task) TID {
 // while Run runs (its goroutine is locked to it).
 func (k *Kernel) onScheduler() bool {
 	tid := k.schedTID.Load()
-	return tid != 0 && tid == int64(unix.Gettid())
+	return tid != 0 && tid == int64(gettid())
 }
 
 // newTask makes a task for body b, with a fresh TID.

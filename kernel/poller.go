@@ -45,13 +45,29 @@ type poller interface {
 	close() error
 }
 
-// pollerNames lists the pollers WithPoller accepts.
-var pollerNames = []string{"select", "poll", "epoll"}
-
-// Pollers returns the names WithPoller accepts: "select", "poll" and
-// "epoll".
+// Pollers returns the pollers that work here, by the names WithPoller
+// takes: "select", "poll", "epoll", and "uring" where io_uring works
+// (CheckPoller says why it does not).
 func Pollers() []string {
-	return append([]string(nil), pollerNames...)
+	names := []string{"select", "poll", "epoll"}
+	if uringProbe() == nil {
+		names = append(names, "uring")
+	}
+	return names
+}
+
+// CheckPoller returns nil if the poller name works here, and otherwise
+// an error saying why: an unknown name, or io_uring that is missing or
+// refused (its cause: an old kernel, a seccomp profile such as Docker's
+// default, the sysctl kernel.io_uring_disabled). "auto" always works.
+func CheckPoller(name string) error {
+	switch name {
+	case "select", "poll", "epoll", "auto":
+		return nil
+	case "uring":
+		return uringProbe()
+	}
+	return fmt.Errorf("kernel: unknown poller %q (want select, poll, epoll, uring or auto)", name)
 }
 
 // newPoller makes the named poller. limit is the first fd it cannot wait
@@ -64,8 +80,15 @@ func newPoller(name string) (p poller, limit int, err error) {
 		return &pollPoller{}, math.MaxInt32 + 1, nil
 	case "epoll":
 		return newEpollPoller()
+	case "uring":
+		return newUringPoller()
+	case "auto":
+		if p, limit, err := newUringPoller(); err == nil {
+			return p, limit, nil
+		}
+		return newEpollPoller()
 	}
-	return nil, 0, fmt.Errorf("kernel: unknown poller %q (want select, poll or epoll)", name)
+	return nil, 0, CheckPoller(name)
 }
 
 // maxWait bounds one wait of select: a task's deadline may lie centuries

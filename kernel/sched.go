@@ -87,7 +87,7 @@ type loopResult struct {
 // there, on the same goroutine and thread, and the goroutine ends only
 // when the scheduler does.
 func (k *Kernel) schedule(done chan<- loopResult) {
-	k.schedTID.Store(int64(unix.Gettid()))
+	k.schedTID.Store(int64(gettid()))
 	finished := false
 	defer func() {
 		if finished {
@@ -129,8 +129,13 @@ func (k *Kernel) start() error {
 		return fmt.Errorf("kernel: cannot watch the wakeup eventfd %d: %w", efd, err)
 	}
 	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
+	k.uring = nil
+	if c, ok := p.(completer); ok {
+		k.uring = c
+		c.onDone(k.opDone)
+	}
 	k.sweepEvery, k.nextSweep = 0, 0
-	if k.pollerName == "epoll" {
+	if k.pollerName != "select" && k.pollerName != "poll" {
 		k.sweepEvery = int64(sweepInterval)
 		k.nextSweep = k.sweepEvery
 	}
@@ -151,6 +156,7 @@ func (k *Kernel) shutdown() {
 	}
 	k.wakefd, k.wakew = -1, -1
 	k.wakeMu.Unlock()
+	k.drainOps()
 	k.p.close()
 	k.p = nil
 	k.fds = nil

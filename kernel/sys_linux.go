@@ -67,3 +67,6 @@ func writeNB(fd int, buf []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// gettid is this thread's id.
+func gettid() int { return unix.Gettid() }

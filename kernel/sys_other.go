@@ -71,3 +71,12 @@ func writeNB(fd int, buf []byte) (int, error) {
 	}
 	return unix.Write(fd, buf)
 }
+
+func newUringPoller() (poller, int, error) {
+	return nil, 0, errors.New("kernel: the uring poller is Linux only")
+}
+
+func uringProbe() error { return errors.New("kernel: io_uring is Linux only") }
+
+// gettid is 0 here: the thread checks that use it are Linux's.
+func gettid() int { return 0 }

@@ -44,6 +44,7 @@ const (
 	sWait                     // in WaitTask: on waitFor's waiters list
 	sIO                       // in ReadWait or WriteWait: on fds[fd]
 	sSleep                    // in Sleep: in the timer heap
+	sOp                       // in a completion trap (Accept, Recv, Send) on the ring: io in flight
 	sDying                    // being killed: its cleanup runs
 	sDead                     // ended
 )
@@ -71,6 +72,8 @@ type task struct {
 	when    int64   // sSleep: deadline, kernel clock (ns)
 	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
 	hidx    int     // sSleep: index in the timer heap
+	io      *ioOp   // the completion trap it waits in (sOp, or sIO when the kernel emulates it)
+	lent    int32   // 1 + the buffer a RecvLent lent it, or 0
 }
 
 // setBody makes b the body that runs now.

@@ -14,7 +14,7 @@ func (k *Kernel) traceTrap(t *task, op Op, a uintptr, b body, r int64) {
 	case OpYield, OpGetTid:
 	case OpNewTask, OpCall:
 		args = kindName(b)
-	case OpKillTask, OpWaitTask, OpReadWait, OpWriteWait:
+	case OpKillTask, OpWaitTask, OpReadWait, OpWriteWait, OpAccept, OpRecv, OpSend:
 		args = strconv.Itoa(int(a))
 	case OpSleep:
 		args = time.Duration(a).String()

@@ -22,14 +22,18 @@ const (
 	OpSleep     Op = 8  // A = nanoseconds; result 0
 	OpExit      Op = 9  // step tasks: end the task (or return A from a sub-machine)
 	OpCall      Op = 10 // step tasks: run a sub-machine, result is its exit value
+	OpAccept    Op = 11 // A = listening fd; result: a new connection's fd (non-blocking, close-on-exec)
+	OpRecv      Op = 12 // A = fd, Buf (native: B = struct ck_buf *); result: bytes received, 0 at end of stream
+	OpSend      Op = 13 // A = fd, Buf (native: B = struct ck_buf *); result: bytes sent, all of them
 
-	opMax = OpCall
+	opMax = OpSend
 )
 
 var opNames = [...]string{
 	OpYield: "Yield", OpGetTid: "GetTid", OpNewTask: "NewTask",
 	OpKillTask: "KillTask", OpWaitTask: "WaitTask", OpReadWait: "ReadWait",
 	OpWriteWait: "WriteWait", OpSleep: "Sleep", OpExit: "Exit", OpCall: "Call",
+	OpAccept: "Accept", OpRecv: "Recv", OpSend: "Send",
 }
 
 // String returns the op's name, such as "Yield".
@@ -48,11 +52,14 @@ func (o Op) String() string {
 //
 // Task carries the task to spawn for OpNewTask and the sub-machine for
 // OpCall when the trap comes from Go; native tasks pass a C function
-// pointer and its argument in A and B instead.
+// pointer and its argument in A and B instead. Buf carries the buffer of
+// OpRecv and OpSend from Go (see RecvOp); native tasks pass the address
+// of a struct ck_buf in B.
 type Trap struct {
 	Op   Op
 	A, B uintptr
 	Task Task
+	Buf  *[]byte
 }
 
 // Code is a negative trap result: the error half of the result word.

@@ -128,6 +128,9 @@ func (k *Kernel) wakeLater(l *[]*task, r int64) {
 // sweep fails the waits on fds that are no longer open. Only the epoll
 // kernel needs it: select and poll report such fds themselves.
 func (k *Kernel) sweep() {
+	if k.uring != nil {
+		k.sweepOps()
+	}
 	for fd := range k.fds {
 		w := &k.fds[fd]
 		if len(w.r)+len(w.w) > 0 && !fdOpen(fd) {
@@ -138,8 +141,17 @@ func (k *Kernel) sweep() {
 	}
 }
 
-// wake makes a blocked task ready with result r for its trap.
+// wake makes a blocked task ready with result r for its trap. A task in
+// an emulated completion trap makes its system call first, and may wait
+// again instead.
 func (k *Kernel) wake(t *task, r int64) {
+	if o := t.io; o != nil {
+		var done bool
+		if r, done = k.opReady(t, o, r); !done {
+			return
+		}
+		t.io = nil
+	}
 	if k.trace != nil {
 		k.traceTrap(t, t.op, t.arg, nil, r)
 	}
@@ -157,7 +169,10 @@ func (k *Kernel) unwait(t *task) {
 	case sWait:
 		t.waitFor.waiters = deleteTask(t.waitFor.waiters, t)
 		t.waitFor = nil
+	case sOp:
+		k.abandonOp(t)
 	case sIO:
+		t.io = nil // an emulated completion trap: nothing in flight
 		w := &k.fds[t.fd]
 		if t.write {
 			w.w = deleteTask(w.w, t)
