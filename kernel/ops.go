@@ -31,19 +31,19 @@ const (
 
 // ioOp is a completion trap in progress.
 type ioOp struct {
-	t     *task   // the task waiting for it; nil once abandoned (killed): its completion is reaped and dropped
-	op    Op      // OpAccept, OpRecv or OpSend
-	fd    int     //
-	buf   []byte  // Recv: where to receive (nil: lend one); Send: what to send
-	into  *[]byte // Go and step tasks: the trap's Buf, which a lent buffer's bytes are stored in
-	cbuf  uintptr // native tasks: the struct ck_buf to fill for a lent buffer
-	n     int     // Send: bytes sent so far
-	slot  uint32  // uring: index in Kernel.ops
-	gen   uint32  // uring: the slot's generation, in the user data
-	bid   int32   // 1 + a lent buffer the op holds (a completion that named one, or a killed sender's), or 0
-	plain bool    // uring: not a socket: READ and WRITE instead of RECV and SEND
-	emulated bool // uring: a file that would not wait (EAGAIN): emulated as under the other pollers
-	badFD bool    // uring: cancelled by the sweep, the fd having been closed
+	t        *task   // the task waiting for it; nil once abandoned (killed): its completion is reaped and dropped
+	op       Op      // OpAccept, OpRecv or OpSend
+	fd       int     //
+	buf      []byte  // Recv: where to receive (nil: lend one); Send: what to send
+	into     *[]byte // Go and step tasks: the trap's Buf, which a lent buffer's bytes are stored in
+	cbuf     uintptr // native tasks: the struct ck_buf to fill for a lent buffer
+	n        int     // Send: bytes sent so far
+	slot     uint32  // uring: index in Kernel.ops
+	gen      uint32  // uring: the slot's generation, in the user data
+	bid      int32   // 1 + a lent buffer the op holds (a completion that named one, or a killed sender's), or 0
+	plain    bool    // uring: not a socket: READ and WRITE instead of RECV and SEND
+	emulated bool    // uring: a file that would not wait (EAGAIN): emulated as under the other pollers
+	badFD    bool    // uring: cancelled by the sweep, the fd having been closed
 }
 
 // ckBuf is struct ck_buf (corokernel.h): a native task's buffer.

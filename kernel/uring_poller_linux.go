@@ -32,7 +32,6 @@ type uringPoller struct {
 	done func(ud uint64, res int32, flags uint32)
 }
 
-
 func newUringPoller() (poller, int, error) {
 	if err := uringProbe(); err != nil {
 		return nil, 0, err
