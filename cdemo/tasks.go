@@ -21,6 +21,18 @@ func EchoServer() (uintptr, error) {
 	return l.Sym("ck_echo_server")
 }
 
+// EchoServerOps returns the C function pointer of ck_echo_server_ops
+// (c/tasks.c): the echo server on the completion traps (CK_TRAP_ACCEPT,
+// CK_TRAP_RECV into a lent buffer, CK_TRAP_SEND), as kernel.GoEchoServerOps
+// is for Go tasks. Run it as EchoServer's.
+func EchoServerOps() (uintptr, error) {
+	l, err := Load()
+	if err != nil {
+		return 0, err
+	}
+	return l.Sym("ck_echo_server_ops")
+}
+
 // The C tasks of c/tasks.c print through a struct ck_out, whose write
 // function is a Go callback; there is one, shared by every task.
 var out struct {

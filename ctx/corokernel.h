@@ -74,6 +74,25 @@
 #define CK_TRAP_READWAIT   6 /* a = fd; result 0 when readable */
 #define CK_TRAP_WRITEWAIT  7 /* a = fd; result 0 when writable */
 #define CK_TRAP_SLEEP      8 /* a = nanoseconds; result 0 */
+/* 9 and 10 are the step tasks' Exit and Call; a native task gets CK_TRAP_ENOSYS. */
+#define CK_TRAP_ACCEPT    11 /* a = listening fd; result: a new connection's fd (non-blocking, close-on-exec) */
+#define CK_TRAP_RECV      12 /* a = fd, b = struct ck_buf *; result: bytes received, 0 at the end of the stream */
+#define CK_TRAP_SEND      13 /* a = fd, b = struct ck_buf *; result: bytes sent, all of them */
+
+/*
+ * The buffer of CK_TRAP_RECV and CK_TRAP_SEND: the completion traps, one
+ * trap each where CK_TRAP_READWAIT and a system call are two (under the
+ * kernel's uring poller, one io_uring request). A receive with data NULL
+ * has the kernel lend a buffer of its own, chosen when data arrives, and
+ * set data and len to the bytes received: the buffer is the task's until
+ * its next CK_TRAP_RECV or its end, and may be sent with CK_TRAP_SEND.
+ * Errors are negative errno values (-EPIPE, -ECONNRESET, ...) besides the
+ * CK_TRAP_E* codes.
+ */
+struct ck_buf {
+	void *data;
+	size_t len;
+};
 
 #define CK_ENOTTASK        -1   /* trap: not a kernel task, or not running on its stack */
 #define CK_TRAP_EIO        -5   /* the poller reported an error condition on the fd */

@@ -77,6 +77,7 @@ type Kernel struct {
 	// undrained is how many requests were still in flight when the
 	// last Run ended and drainOps gave up: 0 unless a cancel was ignored.
 	undrained int
+	heldEvs   []event // readiness events a reapOp received, for the next poll
 	epoch     time.Time
 
 	// epoll drops the registration of an fd closed while waited on

@@ -242,8 +242,10 @@ func (k *Kernel) giveBack(id int32) {
 }
 
 // abandonOp takes t out of its completion trap, for a kill: under uring
-// the request is cancelled, and its completion reaped later without t; a
-// lent buffer a Send in flight uses stays the request's until then.
+// the request is cancelled and its completion reaped before the kill goes
+// on, so that the task's buffer (its own, a native task's stack, a lent
+// one a Send uses) is never written or reused while the OS may still
+// write into it or read from it.
 func (k *Kernel) abandonOp(t *task) {
 	o := t.io
 	t.io = nil
@@ -257,6 +259,7 @@ func (k *Kernel) abandonOp(t *task) {
 		return
 	}
 	k.cancelOp(o)
+	k.reapOp(o)
 }
 
 // releaseLent gives back what an ended task still holds.

@@ -235,3 +235,18 @@ func (k *Kernel) drainOps() {
 }
 
 const drainTimeout = 2 * time.Second
+
+// reapOp waits until o's completion has been reaped, after its cancel:
+// for a request that waits for data (the usual case) the cancel completes
+// it at once. Readiness events that arrive meanwhile are kept for the
+// next poll.
+func (k *Kernel) reapOp(o *ioOp) {
+	deadline := time.Now().Add(drainTimeout)
+	for k.ops[o.slot] == o && time.Now().Before(deadline) {
+		evs, err := k.p.wait(10*time.Millisecond, k.heldEvs)
+		k.heldEvs = evs
+		if err != nil {
+			break
+		}
+	}
+}

@@ -46,7 +46,11 @@ func (k *Kernel) poll() error {
 			timeout = max(d, 0)
 		}
 	}
-	evs, err := k.p.wait(timeout, k.evs[:0])
+	if len(k.heldEvs) > 0 {
+		timeout = 0 // events are there already
+	}
+	evs, err := k.p.wait(timeout, append(k.evs[:0], k.heldEvs...))
+	k.heldEvs = k.heldEvs[:0]
 	k.evs = evs[:0]
 	if err != nil {
 		return err

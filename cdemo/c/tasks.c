@@ -241,6 +241,46 @@ out:
 	return 0;
 }
 
+/* echo_client_ops: handle_client on the completion traps. It waits in
+ * CK_TRAP_RECV with no buffer of its own: the kernel lends one when data
+ * arrives, and CK_TRAP_SEND sends it back. */
+static uintptr_t echo_client_ops(ck_coroutine *co, uintptr_t fd)
+{
+	for (;;) {
+		struct ck_buf b = { NULL, 0 };
+		if (co->api->trap(co, CK_TRAP_RECV, fd, (uintptr_t)&b) <= 0)
+			break;
+		if (co->api->trap(co, CK_TRAP_SEND, fd, (uintptr_t)&b) < 0)
+			break;
+	}
+	close((int)fd);
+	return 0;
+}
+
+/* ck_echo_server_ops: ck_echo_server on the completion traps, one
+ * CK_TRAP_ACCEPT per connection (kernel.GoEchoServerOps in C). */
+uintptr_t ck_echo_server_ops(ck_coroutine *co, uintptr_t fd)
+{
+	for (;;) {
+		int64_t c = co->api->trap(co, CK_TRAP_ACCEPT, fd, 0);
+		if (c == -EMFILE || c == -ENFILE || c == -ENOBUFS || c == -ENOMEM) {
+			if (trap(co, CK_TRAP_SLEEP, 10000000, 0) == CK_TRAP_EKILLED)
+				break;
+			continue;
+		}
+		if (c == CK_TRAP_EBADF)
+			return 0; /* closed by someone else: the fd may be reused already */
+		if (c < 0)
+			break;
+		if (trap(co, CK_TRAP_NEWTASK, (uintptr_t)echo_client_ops, (uintptr_t)c) < 0) {
+			close((int)c);
+			break;
+		}
+	}
+	close((int)fd);
+	return 0;
+}
+
 /* ck_yielder yields until killed: the native task of the benchmarks. */
 uintptr_t ck_yielder(ck_coroutine *co, uintptr_t arg)
 {

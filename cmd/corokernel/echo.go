@@ -25,6 +25,14 @@ var echoServers = map[string]measure.EchoServer{
 	"native": nativeEchoServer,
 }
 
+// echoServersOps are the same servers on the completion traps (Accept,
+// Recv into a lent buffer, Send: one trap each), which -io ops selects.
+var echoServersOps = map[string]measure.EchoServer{
+	"go":     ready(kernel.GoEchoServerOps),
+	"step":   ready(kernel.StepEchoServerOps),
+	"native": nativeEchoServerOps,
+}
+
 func ready(s func(fd int) kernel.Task) measure.EchoServer {
 	return func() (func(fd int) kernel.Task, error) { return s, nil }
 }
@@ -33,6 +41,19 @@ func ready(s func(fd int) kernel.Task) measure.EchoServer {
 // $CC on first use.
 func nativeEchoServer() (func(fd int) kernel.Task, error) {
 	fn, err := cdemo.EchoServer()
+	if errors.Is(err, cdemo.ErrNoCompiler) {
+		return nil, measure.Unavailable(err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(fd int) kernel.Task { return kernel.Native(fn, uintptr(fd)) }, nil
+}
+
+// nativeEchoServerOps is the server on the completion traps in C (cdemo/c/tasks.c), built with
+// $CC on first use.
+func nativeEchoServerOps() (func(fd int) kernel.Task, error) {
+	fn, err := cdemo.EchoServerOps()
 	if errors.Is(err, cdemo.ErrNoCompiler) {
 		return nil, measure.Unavailable(err.Error())
 	}
@@ -51,10 +72,11 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:45000", "listen on `ip:port` (port 0 picks one)")
 	tasks := fs.String("tasks", "go", "task `kind` of the server: "+strings.Join(kinds, ", "))
-	poller := fs.String("poller", "select", "how the kernel waits for I/O: "+strings.Join(kernel.Pollers(), ", "))
+	poller := fs.String("poller", "select", "how the kernel waits for I/O: select, poll, epoll, uring (io_uring) or auto (uring where it works, else epoll)")
+	ioMode := fs.String("io", "auto", "the server's I/O: ready (ReadWait, then the system call), ops (the completion traps Accept, Recv, Send) or auto (ops under uring, else ready)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: corokernel echo [-addr ip:port] [-tasks %s] [-poller %s]\n",
-			strings.Join(kinds, "|"), strings.Join(kernel.Pollers(), "|"))
+		fmt.Fprintf(stderr, "usage: corokernel echo [-addr ip:port] [-tasks %s] [-poller select|poll|epoll|uring|auto] [-io ready|ops|auto]\n",
+			strings.Join(kinds, "|"))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,8 +94,25 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return bad("unknown -tasks %q (want %s)", *tasks, strings.Join(kinds, ", "))
 	}
-	if !slices.Contains(kernel.Pollers(), *poller) {
-		return bad("unknown -poller %q (want %s)", *poller, strings.Join(kernel.Pollers(), ", "))
+	if err := kernel.CheckPoller(*poller); err != nil {
+		if !slices.Contains([]string{"select", "poll", "epoll", "uring", "auto"}, *poller) {
+			return bad("unknown -poller %q (want select, poll, epoll, uring or auto)", *poller)
+		}
+		fmt.Fprintf(stderr, "corokernel echo: -poller %s: %v\n", *poller, err)
+		return 1
+	}
+	switch *ioMode {
+	case "auto":
+		*ioMode = "ready"
+		if *poller == "uring" || *poller == "auto" && kernel.CheckPoller("uring") == nil {
+			*ioMode = "ops"
+		}
+	case "ready", "ops":
+	default:
+		return bad("unknown -io %q (want ready, ops or auto)", *ioMode)
+	}
+	if *ioMode == "ops" {
+		server = echoServersOps[*tasks]
 	}
 
 	newServer, err := server()
@@ -102,7 +141,7 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	fmt.Fprintf(stderr, "corokernel echo: %s tasks, %s poller, listening on %s\n", *tasks, *poller, bound)
+	fmt.Fprintf(stderr, "corokernel echo: %s tasks, %s poller, %s I/O, listening on %s\n", *tasks, *poller, *ioMode, bound)
 	if err := k.Run(); err != nil {
 		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
 		return 1

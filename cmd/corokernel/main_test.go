@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corokernel/corokernel/internal/measure"
+	"github.com/corokernel/corokernel/kernel"
 )
 
 // TestMain lets the tests run the command as a child process: with
@@ -39,6 +40,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-only", "^no such mechanism$"}, "matches no mechanism", "usage: corokernel [-quick]"},
 		{[]string{"echo", "-tasks", "fortran"}, `unknown -tasks "fortran"`, "usage: corokernel echo"},
 		{[]string{"echo", "-poller", "kqueue"}, `unknown -poller "kqueue"`, "usage: corokernel echo"},
+		{[]string{"echo", "-io", "sideways"}, `unknown -io "sideways"`, "usage: corokernel echo"},
 		{[]string{"echo", "-bogus"}, "flag provided but not defined", "usage: corokernel echo"},
 		{[]string{"echo", "extra"}, `unexpected argument "extra"`, "usage: corokernel echo"},
 		{[]string{"demo", "pyos99"}, `unknown program "pyos99"`, "usage: corokernel demo"},
@@ -98,21 +100,30 @@ func TestListenError(t *testing.T) {
 	}
 }
 
-// TestEchoSignal runs "corokernel echo" for each task kind and poller,
-// echoes a message through it, and ends it with SIGINT or SIGTERM: it must
-// exit with status 0.
+// TestEchoSignal runs "corokernel echo" for each task kind and poller
+// (under uring with the completion traps, -io ops, its default there; and
+// epoll with them too), echoes a message through it, and ends it with
+// SIGINT or SIGTERM: it must exit with status 0.
 func TestEchoSignal(t *testing.T) {
 	for tasks := range echoServers {
-		for _, poller := range []string{"select", "poll", "epoll"} {
+		for _, poller := range []string{"select", "poll", "epoll", "epoll/ops", "uring"} {
 			sig := syscall.SIGINT
-			if poller == "poll" {
+			if poller == "poll" || poller == "uring" {
 				sig = syscall.SIGTERM
 			}
 			t.Run(tasks+"/"+poller, func(t *testing.T) {
 				if _, err := echoServers[tasks](); errors.Is(err, measure.ErrUnavailable) {
 					t.Skip(err) // the native server is C, built at run time
 				}
-				cmd := exec.Command(os.Args[0], "echo", "-addr", "127.0.0.1:0", "-tasks", tasks, "-poller", poller)
+				poller, ioMode, _ := strings.Cut(poller, "/")
+				if err := kernel.CheckPoller(poller); err != nil {
+					t.Skip(err)
+				}
+				args := []string{"echo", "-addr", "127.0.0.1:0", "-tasks", tasks, "-poller", poller}
+				if ioMode != "" {
+					args = append(args, "-io", ioMode)
+				}
+				cmd := exec.Command(os.Args[0], args...)
 				cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1")
 				stderr, err := cmd.StderrPipe()
 				if err != nil {
@@ -130,6 +141,9 @@ func TestEchoSignal(t *testing.T) {
 				_, addr, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
 				if !ok {
 					t.Fatalf("first line %q names no address", line)
+				}
+				if wantOps := poller == "uring" || ioMode == "ops"; wantOps != strings.Contains(line, "ops I/O") {
+					t.Errorf("first line %q: the completion traps should serve exactly under uring and with -io ops", line)
 				}
 				c, err := net.Dial("tcp", addr)
 				if err != nil {
