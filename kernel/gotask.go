@@ -48,6 +48,9 @@ type Sys struct {
 	// running is true while the kernel resumes the task: only then may
 	// a method trap. dying is true while a kill unwinds the task.
 	running, dying bool
+	// buf is the buffer of the completion trap being made (Trap.Buf
+	// points here, so that a trap allocates nothing).
+	buf []byte
 }
 
 // killed is the panic value that unwinds a killed Go task.
@@ -215,7 +218,9 @@ func (s *Sys) Recv(fd int, buf []byte) (int, error) {
 	if len(buf) == 0 {
 		return 0, ErrInvalid
 	}
-	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &buf})
+	s.buf = buf
+	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &s.buf})
+	s.buf = nil
 	if r < 0 {
 		return 0, opErr(r)
 	}
@@ -228,8 +233,10 @@ func (s *Sys) Recv(fd int, buf []byte) (int, error) {
 // its end; pass them to Send, copy them, but do not keep them. It returns
 // an empty slice and nil at the end of the stream.
 func (s *Sys) RecvLent(fd int) ([]byte, error) {
-	var buf []byte
-	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &buf})
+	s.buf = nil
+	r := s.call(Trap{Op: OpRecv, A: uintptr(fd), Buf: &s.buf})
+	buf := s.buf
+	s.buf = nil
 	if r < 0 {
 		return nil, opErr(r)
 	}
@@ -242,7 +249,9 @@ func (s *Sys) Send(fd int, buf []byte) (int, error) {
 	if len(buf) == 0 {
 		return 0, nil
 	}
-	r := s.call(Trap{Op: OpSend, A: uintptr(fd), Buf: &buf})
+	s.buf = buf
+	r := s.call(Trap{Op: OpSend, A: uintptr(fd), Buf: &s.buf})
+	s.buf = nil
 	if r < 0 {
 		return 0, opErr(r)
 	}

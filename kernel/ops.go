@@ -25,26 +25,32 @@ import (
 // under uring lendBufs of them in the ring, mapped once per Run and
 // touched only when data arrives.
 const (
-	lendBufs = 1024
-	lendSize = 16 << 10
+	lendBufs = 256
+	lendSize = 64 << 10
 )
 
-// ioOp is a completion trap in progress.
+// ioOp is a completion trap in progress: 64 bytes, one per connection
+// waiting in a Recv, so it is kept small.
 type ioOp struct {
-	t        *task   // the task waiting for it; nil once abandoned (killed): its completion is reaped and dropped
-	op       Op      // OpAccept, OpRecv or OpSend
-	fd       int     //
-	buf      []byte  // Recv: where to receive (nil: lend one); Send: what to send
-	into     *[]byte // Go and step tasks: the trap's Buf, which a lent buffer's bytes are stored in
-	cbuf     uintptr // native tasks: the struct ck_buf to fill for a lent buffer
-	n        int     // Send: bytes sent so far
-	slot     uint32  // uring: index in Kernel.ops
-	gen      uint32  // uring: the slot's generation, in the user data
-	bid      int32   // 1 + a lent buffer the op holds (a completion that named one, or a killed sender's), or 0
-	plain    bool    // uring: not a socket: READ and WRITE instead of RECV and SEND
-	emulated bool    // uring: a file that would not wait (EAGAIN): emulated as under the other pollers
-	badFD    bool    // uring: cancelled by the sweep, the fd having been closed
+	t     *task          // the task waiting for it; nil once abandoned (killed): its completion is reaped and dropped
+	buf   []byte         // Recv: where to receive (nil: lend one); Send: what to send
+	dst   unsafe.Pointer // where a lent buffer's bytes go: the trap's Buf (*[]byte), or a native task's struct ck_buf (opNative)
+	n     int            // Send: bytes sent so far
+	fd    int32          //
+	slot  uint32         // uring: index in Kernel.ops
+	bid   int32          // 1 + a lent buffer the op holds (a completion that named one, or a killed sender's), or 0
+	op    uint8          // OpAccept, OpRecv or OpSend
+	flags uint8          // opPlain, opEmulated, opBadFD, opNative
 }
+
+const (
+	opPlain    = 1 << iota // uring: not a socket: READ and WRITE instead of RECV and SEND
+	opEmulated             // uring: a file that would not wait (EAGAIN): emulated as under the other pollers
+	opBadFD                // uring: cancelled by the sweep, the fd having been closed
+	opNative               // dst is a native task's struct ck_buf
+)
+
+func (o *ioOp) kind() Op { return Op(o.op) }
 
 // ckBuf is struct ck_buf (corokernel.h): a native task's buffer.
 type ckBuf struct {
@@ -70,14 +76,21 @@ func (k *Kernel) startOp(t *task, tr Trap) (r int64, ok bool) {
 	if tr.A > math.MaxInt32 || fd == k.wakefd {
 		return int64(CodeBadFD), false
 	}
-	o := &ioOp{t: t, op: tr.Op, fd: fd}
+	// The task's one operation record, made on its first completion trap
+	// and reused: a trap allocates nothing. (Once abandoned by a kill it
+	// stays the ring's until reaped; the task never traps again.)
+	if t.op0 == nil {
+		t.op0 = new(ioOp)
+	}
+	o := t.op0
+	*o = ioOp{t: t, op: uint8(tr.Op), fd: int32(fd)}
 	if tr.Op != OpAccept {
 		switch {
 		case tr.Buf != nil:
-			o.into, o.buf = tr.Buf, *tr.Buf
+			o.dst, o.buf = unsafe.Pointer(tr.Buf), *tr.Buf
 		case tr.B != 0 && t.nat != nil:
 			cb := cbufAt(tr.B)
-			o.cbuf, o.buf = tr.B, bytesAt(cb.data, cb.len)
+			o.dst, o.buf, o.flags = unsafe.Pointer(cb), bytesAt(cb.data, cb.len), opNative
 		default:
 			return int64(CodeInvalid), false
 		}
@@ -121,7 +134,7 @@ func (k *Kernel) startOp(t *task, tr Trap) (r int64, ok bool) {
 
 // waitFor is the readiness an emulated operation waits for.
 func waitFor(o *ioOp) Op {
-	if o.op == OpSend {
+	if o.kind() == OpSend {
 		return OpWriteWait
 	}
 	return OpReadWait
@@ -133,24 +146,24 @@ func (k *Kernel) tryOp(o *ioOp) (r int64, again bool) {
 	for {
 		var n int
 		var err error
-		switch o.op {
+		switch o.kind() {
 		case OpAccept:
-			if err = ensureNonblock(o.fd); err == nil {
-				n, err = acceptNB(o.fd)
+			if err = ensureNonblock(int(o.fd)); err == nil {
+				n, err = acceptNB(int(o.fd))
 			}
 			if err == unix.ECONNABORTED {
 				err = unix.EAGAIN
 			}
 		case OpRecv:
 			if o.buf != nil {
-				n, err = readNB(o.fd, o.buf)
+				n, err = readNB(int(o.fd), o.buf)
 				break
 			}
 			var id int32
 			if id, err = k.lend.get(); err != nil {
 				break
 			}
-			n, err = readNB(o.fd, k.lend.buf(id))
+			n, err = readNB(int(o.fd), k.lend.buf(id))
 			if err != nil {
 				k.lend.put(id)
 				break
@@ -158,7 +171,7 @@ func (k *Kernel) tryOp(o *ioOp) (r int64, again bool) {
 			k.lendTo(o, id+1, n)
 		case OpSend:
 			for o.n < len(o.buf) && err == nil {
-				n, err = writeNB(o.fd, o.buf[o.n:])
+				n, err = writeNB(int(o.fd), o.buf[o.n:])
 				if err == nil {
 					o.n += n
 				}
@@ -187,11 +200,11 @@ func (k *Kernel) lendTo(o *ioOp, id int32, n int) {
 		b = k.lentBuf(id)[:n]
 	}
 	switch {
-	case o.into != nil:
-		*o.into = b
-	case o.cbuf != 0:
-		cb := cbufAt(o.cbuf)
+	case o.flags&opNative != 0:
+		cb := (*ckBuf)(o.dst)
 		cb.data, cb.len = uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(n)
+	case o.dst != nil:
+		*(*[]byte)(o.dst) = b
 	}
 }
 
@@ -206,10 +219,10 @@ func (k *Kernel) opReady(t *task, o *ioOp, r int64) (int64, bool) {
 	if !again {
 		return r, true
 	}
-	if r, ok := k.ioWait(t, waitFor(o), o.fd); !ok {
+	if r, ok := k.ioWait(t, waitFor(o), int(o.fd)); !ok {
 		return r, true
 	}
-	t.op = o.op
+	t.op = o.kind()
 	return 0, false
 }
 
@@ -250,7 +263,7 @@ func (k *Kernel) abandonOp(t *task) {
 	o := t.io
 	t.io = nil
 	o.t = nil
-	if t.lent != 0 && o.op == OpSend {
+	if t.lent != 0 && o.kind() == OpSend {
 		o.bid, t.lent = t.lent, 0
 	}
 	k.nio--

@@ -24,6 +24,8 @@ type completer interface {
 	// in the ring for the OS to fill again.
 	lentBuf(id uint16) []byte
 	giveBack(id uint16)
+	// lendable reports whether the ring holds a buffer now.
+	lendable() bool
 	// onDone sets what the poller's wait calls for each completion of a
 	// kernel operation.
 	onDone(f func(ud uint64, res int32, flags uint32))
@@ -45,8 +47,10 @@ const (
 	cqeBufferShift = 16
 )
 
-// opUserData is o's user data: opTag, the slot's generation and the slot.
-func opUserData(o *ioOp) uint64 { return opTag | uint64(o.gen)<<32 | uint64(o.slot) }
+// userData is o's user data: opTag, its slot's generation and the slot.
+func (k *Kernel) userData(o *ioOp) uint64 {
+	return opTag | uint64(k.opGens[o.slot]&(1<<30-1))<<32 | uint64(o.slot)
+}
 
 // submit gives o a slot and queues its request.
 func (k *Kernel) submit(o *ioOp) error {
@@ -59,9 +63,8 @@ func (k *Kernel) submit(o *ioOp) error {
 		k.opGens = append(k.opGens, 0)
 	}
 	k.opGens[o.slot]++
-	o.gen = k.opGens[o.slot] & (1<<30 - 1)
 	k.ops[o.slot] = o
-	if err := k.uring.submitOp(o, opUserData(o)); err != nil {
+	if err := k.uring.submitOp(o, k.userData(o)); err != nil {
 		k.freeOp(o)
 		return err
 	}
@@ -70,8 +73,8 @@ func (k *Kernel) submit(o *ioOp) error {
 
 // resubmit queues o's request again (the rest of a Send, a Recv as a read).
 func (k *Kernel) resubmit(o *ioOp) {
-	if err := k.uring.submitOp(o, opUserData(o)); err != nil {
-		k.opDone(opUserData(o), -int32(errnoOf(err)), 0)
+	if err := k.uring.submitOp(o, k.userData(o)); err != nil {
+		k.opDone(k.userData(o), -int32(errnoOf(err)), 0)
 	}
 }
 
@@ -88,7 +91,7 @@ func (k *Kernel) freeOp(o *ioOp) {
 
 // cancelOp queues the cancel of o's request.
 func (k *Kernel) cancelOp(o *ioOp) {
-	k.uring.cancelOp(opUserData(o))
+	k.uring.cancelOp(k.userData(o))
 }
 
 // opDone handles the completion of the request with user data ud: result
@@ -100,7 +103,7 @@ func (k *Kernel) opDone(ud uint64, res int32, flags uint32) {
 		return
 	}
 	o := k.ops[slot]
-	if o == nil || opUserData(o) != ud {
+	if o == nil || k.userData(o) != ud {
 		return // a stale completion: never another request's
 	}
 	if flags&cqeFBuffer != 0 {
@@ -113,8 +116,8 @@ func (k *Kernel) opDone(ud uint64, res int32, flags uint32) {
 	}
 	r := int64(res)
 	switch {
-	case res == -int32(unix.ENOTSOCK) && !o.plain && o.op != OpAccept:
-		o.plain = true // a pipe or a file: read(2) and write(2) semantics
+	case res == -int32(unix.ENOTSOCK) && o.flags&opPlain == 0 && o.kind() != OpAccept:
+		o.flags |= opPlain // a pipe or a file: read(2) and write(2) semantics
 		k.resubmit(o)
 		return
 	case res == -int32(unix.EAGAIN):
@@ -122,28 +125,35 @@ func (k *Kernel) opDone(ud uint64, res int32, flags uint32) {
 		// it): wait for readiness and make the call, as the other
 		// pollers do.
 		k.freeOp(o)
-		o.emulated = true
-		if r, ok := k.ioWait(t, waitFor(o), o.fd); !ok {
+		o.flags |= opEmulated
+		if r, ok := k.ioWait(t, waitFor(o), int(o.fd)); !ok {
 			t.io = nil
 			k.nio--
 			k.woken = append(k.woken, wakeup{t, r})
 			return
 		}
 		k.nio-- // ioWait counted the wait again
-		t.op = o.op
+		t.op = o.kind()
 		return
-	case res == -int32(unix.ENOBUFS) && o.op == OpRecv && o.buf == nil:
-		k.starved = append(k.starved, o) // every lent buffer is out: wait for one
+	case res == -int32(unix.ENOBUFS) && o.kind() == OpRecv && o.buf == nil:
+		// The ring was empty when the data came. If buffers went back in
+		// since (completions reaped before this one), try again now;
+		// else wait for one.
+		if k.uring.lendable() {
+			k.resubmit(o)
+		} else {
+			k.starved = append(k.starved, o)
+		}
 		return
-	case o.op == OpSend && res > 0 && o.n+int(res) < len(o.buf):
+	case o.kind() == OpSend && res > 0 && o.n+int(res) < len(o.buf):
 		o.n += int(res)
 		k.resubmit(o)
 		return
-	case res == -int32(unix.ECANCELED) && o.badFD:
+	case res == -int32(unix.ECANCELED) && o.flags&opBadFD != 0:
 		r = int64(CodeBadFD)
-	case o.op == OpSend && res >= 0:
+	case o.kind() == OpSend && res >= 0:
 		r = int64(o.n + int(res))
-	case o.op == OpRecv && res >= 0 && o.buf == nil:
+	case o.kind() == OpRecv && res >= 0 && o.buf == nil:
 		id := o.bid
 		o.bid = 0
 		k.lendTo(o, id, int(res))
@@ -164,15 +174,19 @@ func (k *Kernel) dropStarved(o *ioOp) bool {
 	return false
 }
 
-// retryStarved submits again the oldest receive that found no buffer,
-// now that one is back.
+// retryStarved submits again the receives that found no buffer, oldest
+// first, now that one is back in the ring: whichever gets data first
+// takes it, and the others may starve again.
 func (k *Kernel) retryStarved() {
-	if len(k.starved) == 0 {
+	if len(k.starved) == 0 || !k.uring.lendable() {
 		return
 	}
-	o := k.starved[0]
-	k.starved = slices.Delete(k.starved, 0, 1)
-	k.resubmit(o)
+	starved := k.starved
+	k.starved = nil
+	for _, o := range starved {
+		k.resubmit(o)
+	}
+	clear(starved)
 }
 
 // sweepOps cancels the requests whose fd is no longer open: a request
@@ -180,8 +194,8 @@ func (k *Kernel) retryStarved() {
 // gets CodeBadFD.
 func (k *Kernel) sweepOps() {
 	for _, o := range k.ops {
-		if o != nil && o.t != nil && !o.badFD && !fdOpen(o.fd) {
-			o.badFD = true
+		if o != nil && o.t != nil && o.flags&opBadFD == 0 && !fdOpen(int(o.fd)) {
+			o.flags |= opBadFD
 			if k.dropStarved(o) {
 				t := o.t
 				t.io = nil
@@ -249,4 +263,9 @@ func (k *Kernel) reapOp(o *ioOp) {
 			break
 		}
 	}
+}
+
+// dropWoken takes t's pending wakeup out of k.woken.
+func (k *Kernel) dropWoken(t *task) {
+	k.woken = slices.DeleteFunc(k.woken, func(w wakeup) bool { return w.t == t })
 }

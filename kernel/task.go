@@ -73,6 +73,7 @@ type task struct {
 	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
 	hidx    int     // sSleep: index in the timer heap
 	io      *ioOp   // the completion trap it waits in (sOp, or sIO when the kernel emulates it)
+	op0     *ioOp   // the record its completion traps use, made on the first
 	lent    int32   // 1 + the buffer a RecvLent lent it, or 0
 }
 

@@ -328,6 +328,14 @@ type bufRing struct {
 	mask    uint16
 	tailPtr *uint16
 	tail    uint16
+
+	// The OS takes buffers from the ring in the order they were put
+	// there, so a ring of every buffer would cycle through all of them and
+	// touch all their pages. Only active of them are in the ring; the rest
+	// wait in spare, last in first out, and go in as the OS takes buffers:
+	// the pages in use stay about as many as the buffers in use at once.
+	inRing, active int
+	spare          []uint16
 }
 
 // bufRegister is struct io_uring_buf_reg.
@@ -361,12 +369,41 @@ func newBufRing(r *uring, group uint16, n, size int) (*bufRing, error) {
 		return nil, fmt.Errorf("kernel: io_uring: register the buffer ring: %w", e)
 	}
 	b := &bufRing{group: group, ring: ring, mem: mem, size: size, mask: uint16(n - 1),
-		tailPtr: (*uint16)(unsafe.Pointer(&ring[14]))}
-	for i := range n {
+		tailPtr: (*uint16)(unsafe.Pointer(&ring[14])), active: min(n, lendActive)}
+	for i := n - 1; i >= b.active; i-- {
+		b.spare = append(b.spare, uint16(i))
+	}
+	for i := range b.active {
 		b.put(uint16(i))
 	}
 	b.publish()
 	return b, nil
+}
+
+// lendActive is how many lent buffers stay in the ring (bufRing.active).
+const lendActive = 32
+
+// taken records that the OS took a buffer from the ring (a completion
+// named it), and puts a spare one in.
+func (b *bufRing) taken() {
+	b.inRing--
+	if n := len(b.spare); n > 0 {
+		id := b.spare[n-1]
+		b.spare = b.spare[:n-1]
+		b.put(id)
+		b.publish()
+	}
+}
+
+// giveBack takes back a buffer the OS had filled: into the ring if it
+// has fewer than active, else to the spares.
+func (b *bufRing) giveBack(id uint16) {
+	if b.inRing >= b.active {
+		b.spare = append(b.spare, id)
+		return
+	}
+	b.put(id)
+	b.publish()
 }
 
 // buf returns buffer id's bytes.
@@ -382,6 +419,7 @@ func (b *bufRing) put(id uint16) {
 	*(*uint32)(unsafe.Add(e, 8)) = uint32(b.size)
 	*(*uint16)(unsafe.Add(e, 12)) = id
 	b.tail++
+	b.inRing++
 }
 
 func (b *bufRing) publish() {

@@ -111,6 +111,9 @@ func (p *uringPoller) wait(timeout time.Duration, evs []event) ([]event, error) 
 	p.r.reap(func(c *cqe) {
 		switch {
 		case c.userData&opTag != 0:
+			if c.flags&cqeFBuffer != 0 {
+				p.buf.taken()
+			}
 			p.done(c.userData, c.res, c.flags)
 		case c.userData&ignoreTag != 0:
 		default:
@@ -165,16 +168,16 @@ func (p *uringPoller) submitOp(o *ioOp, ud uint64) error {
 	if err != nil {
 		return err
 	}
-	e.fd = int32(o.fd)
+	e.fd = int32(int(o.fd))
 	e.userData = ud
-	switch o.op {
+	switch o.kind() {
 	case OpAccept:
 		e.opcode = iorOpAccept
 		e.opFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
 		return nil
 	case OpRecv:
 		e.opcode = iorOpRecv
-		if o.plain {
+		if o.flags&opPlain != 0 {
 			e.opcode, e.off = iorOpRead, ^uint64(0) // the file's position
 		}
 		if o.buf == nil {
@@ -188,7 +191,7 @@ func (p *uringPoller) submitOp(o *ioOp, ud uint64) error {
 	case OpSend:
 		e.opcode = iorOpSend
 		e.opFlags = unix.MSG_NOSIGNAL
-		if o.plain {
+		if o.flags&opPlain != 0 {
 			e.opcode, e.off, e.opFlags = iorOpWrite, ^uint64(0), 0
 		}
 		rest := o.buf[o.n:]
@@ -214,9 +217,8 @@ func (p *uringPoller) cancelOp(ud uint64) error {
 
 func (p *uringPoller) lentBuf(id uint16) []byte { return p.buf.buf(id) }
 
-func (p *uringPoller) giveBack(id uint16) {
-	p.buf.put(id)
-	p.buf.publish()
-}
+func (p *uringPoller) giveBack(id uint16) { p.buf.giveBack(id) }
 
 func (p *uringPoller) onDone(f func(ud uint64, res int32, flags uint32)) { p.done = f }
+
+func (p *uringPoller) lendable() bool { return p.buf.inRing > 0 }

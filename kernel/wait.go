@@ -174,6 +174,12 @@ func (k *Kernel) unwait(t *task) {
 		t.waitFor.waiters = deleteTask(t.waitFor.waiters, t)
 		t.waitFor = nil
 	case sOp:
+		if t.io == nil {
+			// Completed while another task's kill reaped its own
+			// request (reapOp): the wakeup waits in k.woken.
+			k.dropWoken(t)
+			break
+		}
 		k.abandonOp(t)
 	case sIO:
 		t.io = nil // an emulated completion trap: nothing in flight

@@ -20,15 +20,24 @@ import (
 
 // echoServer returns the echo server of a task kind: pyos8's server as Go
 // tasks, as step tasks, or as native tasks (C, built by cdemo; skipped,
-// saying so, when there is no C compiler).
+// saying so, when there is no C compiler); with "-ops", the same on the
+// completion traps (Accept, RecvLent, Send).
 func echoServer(t testing.TB, kind string) func(fd int) kernel.Task {
 	switch kind {
 	case "go":
 		return kernel.GoEchoServer
 	case "step":
 		return kernel.StepEchoServer
+	case "go-ops":
+		return kernel.GoEchoServerOps
+	case "step-ops":
+		return kernel.StepEchoServerOps
 	}
-	fn, err := cdemo.EchoServer()
+	newC := cdemo.EchoServer
+	if kind == "native-ops" {
+		newC = cdemo.EchoServerOps
+	}
+	fn, err := newC()
 	if errors.Is(err, cdemo.ErrNoCompiler) {
 		t.Skip(err)
 	}
@@ -38,12 +47,13 @@ func echoServer(t testing.TB, kind string) func(fd int) kernel.Task {
 	return func(fd int) kernel.Task { return kernel.Native(fn, uintptr(fd)) }
 }
 
-// TestEcho runs pyos8's echo server, for each task kind and poller, under
+// TestEcho runs pyos8's echo server, for each task kind and poller, with
+// readiness waits and with the completion traps (-ops), under
 // 200 connections x 200 messages of random sizes up to 64 KiB, every byte
 // checked; afterwards no fd, goroutine or task may be left.
 func TestEcho(t *testing.T) {
 	warmNet(t)
-	for _, kind := range []string{"go", "step", "native"} {
+	for _, kind := range []string{"go", "step", "native", "go-ops", "step-ops", "native-ops"} {
 		for _, poller := range kernel.Pollers() {
 			t.Run(kind+"/"+poller, func(t *testing.T) {
 				cfg := echoload.Config{Conns: 200, Msgs: 200, MaxSize: 64 << 10, Seed: 4}
