@@ -23,3 +23,11 @@ func (k *Kernel) lentNow() int {
 	}
 	return n
 }
+
+// setLendRing makes the uring kernels started during the test lend n
+// buffers (a power of two) instead of lendBufs.
+func setLendRing(t *testing.T, n int) {
+	old := lendRing
+	lendRing = n
+	t.Cleanup(func() { lendRing = old })
+}

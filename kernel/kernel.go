@@ -78,6 +78,7 @@ type Kernel struct {
 	// last Run ended and drainOps gave up: 0 unless a cancel was ignored.
 	undrained int
 	heldEvs   []event // readiness events a reapOp received, for the next poll
+	enobufs   int     // receives that found the ring of lent buffers empty (for the tests)
 	epoch     time.Time
 
 	// epoll drops the registration of an fd closed while waited on

@@ -29,6 +29,10 @@ const (
 	lendSize = 64 << 10
 )
 
+// lendRing is the number of lent buffers under uring: lendBufs, but a
+// variable for the tests that make them run out (export_test.go).
+var lendRing = lendBufs
+
 // ioOp is a completion trap in progress: 64 bytes, one per connection
 // waiting in a Recv, so it is kept small.
 type ioOp struct {

@@ -24,8 +24,9 @@ type completer interface {
 	// in the ring for the OS to fill again.
 	lentBuf(id uint16) []byte
 	giveBack(id uint16)
-	// lendable reports whether the ring holds a buffer now.
-	lendable() bool
+	// lendable returns how many buffers the ring holds now, as far as
+	// the completions reaped tell.
+	lendable() int
 	// onDone sets what the poller's wait calls for each completion of a
 	// kernel operation.
 	onDone(f func(ud uint64, res int32, flags uint32))
@@ -136,14 +137,11 @@ func (k *Kernel) opDone(ud uint64, res int32, flags uint32) {
 		t.op = o.kind()
 		return
 	case res == -int32(unix.ENOBUFS) && o.kind() == OpRecv && o.buf == nil:
-		// The ring was empty when the data came. If buffers went back in
-		// since (completions reaped before this one), try again now;
-		// else wait for one.
-		if k.uring.lendable() {
-			k.resubmit(o)
-		} else {
-			k.starved = append(k.starved, o)
-		}
+		// The ring was empty when the data came: the receive waits for
+		// a buffer to come back (retryStarved, after each poll and at
+		// each giveBack).
+		k.enobufs++
+		k.starved = append(k.starved, o)
 		return
 	case o.kind() == OpSend && res > 0 && o.n+int(res) < len(o.buf):
 		o.n += int(res)
@@ -174,19 +172,18 @@ func (k *Kernel) dropStarved(o *ioOp) bool {
 	return false
 }
 
-// retryStarved submits again the receives that found no buffer, oldest
-// first, now that one is back in the ring: whichever gets data first
-// takes it, and the others may starve again.
+// retryStarved submits again the oldest receives that found no buffer,
+// as many as the ring holds buffers now (more would only starve again).
 func (k *Kernel) retryStarved() {
-	if len(k.starved) == 0 || !k.uring.lendable() {
+	n := min(len(k.starved), k.uring.lendable())
+	if n == 0 {
 		return
 	}
-	starved := k.starved
-	k.starved = nil
-	for _, o := range starved {
+	retry := slices.Clone(k.starved[:n])
+	k.starved = slices.Delete(k.starved, 0, n)
+	for _, o := range retry {
 		k.resubmit(o)
 	}
-	clear(starved)
 }
 
 // sweepOps cancels the requests whose fd is no longer open: a request

@@ -40,7 +40,7 @@ func newUringPoller() (poller, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	b, err := newBufRing(r, 0, lendBufs, lendSize)
+	b, err := newBufRing(r, 0, lendRing, lendSize)
 	if err != nil {
 		r.close()
 		return nil, 0, err
@@ -221,4 +221,4 @@ func (p *uringPoller) giveBack(id uint16) { p.buf.giveBack(id) }
 
 func (p *uringPoller) onDone(f func(ud uint64, res int32, flags uint32)) { p.done = f }
 
-func (p *uringPoller) lendable() bool { return p.buf.inRing > 0 }
+func (p *uringPoller) lendable() int { return p.buf.inRing }

@@ -55,6 +55,9 @@ func (k *Kernel) poll() error {
 	if err != nil {
 		return err
 	}
+	if len(k.starved) > 0 {
+		k.retryStarved() // buffers taken by the completions just reaped were replaced from the spares
+	}
 	for _, e := range evs {
 		if e.fd == k.wakefd {
 			var b [8]byte
