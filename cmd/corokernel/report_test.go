@@ -85,7 +85,7 @@ func TestReportQuick(t *testing.T) {
 	if out := stdout.String(); !strings.Contains(out, "Historical anchor, from other hardware") || !strings.Contains(out, "xml.sax 8.37 s") {
 		t.Error("the bus contest's table lacks Beazley's 2009 figures, labelled as history")
 	}
-	ms := measure.Mechanisms(measure.Config{LoadC: loadC, EchoServers: echoServers})
+	ms := measure.Mechanisms(measure.Config{LoadC: loadC, EchoServers: echoServers, EchoServersOps: echoServersOps})
 	var names []string
 	for _, m := range ms {
 		if m.Section != measure.C10K {

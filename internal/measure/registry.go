@@ -21,6 +21,9 @@ type Config struct {
 	// EchoServers are the kernel's echo servers by task kind, as
 	// corokernel's -tasks flag names them.
 	EchoServers map[string]EchoServer
+	// EchoServersOps are the same servers on the completion traps
+	// (Accept, RecvLent, Send), which the uring rows run.
+	EchoServersOps map[string]EchoServer
 	// BusesFeedSize is the size of the bus-feed contest's feed (default
 	// BusesFeedSize).
 	BusesFeedSize int64
@@ -55,6 +58,7 @@ var pollerKinds = map[string]string{
 	"select": "select(2): scans every fd",
 	"poll":   "poll(2): scans every fd",
 	"epoll":  "epoll(7): ready fds only",
+	"uring":  "io_uring(7) poll requests: ready fds only",
 }
 
 // taskKind is the Kind of the echo server rows of a task kind.
@@ -240,6 +244,22 @@ func Mechanisms(c Config) []Mechanism {
 			},
 		})
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.EchoServersOps)) {
+		kind := taskKind(name)
+		server := c.EchoServersOps[name]
+		ms = append(ms, Mechanism{
+			Name: "echo " + name + " tasks, uring", Section: Throughput, Kind: kind, Bytes: EchoSize,
+			What:  "the echo server as " + name + " tasks on the completion traps (Accept, RecvLent, Send: io_uring requests), uring: " + load,
+			Avail: func() error { return uringAvail(server) },
+			Run: func(n int) (time.Duration, error) {
+				s, err := server()
+				if err != nil {
+					return 0, err
+				}
+				return Echo(s, "uring", n)
+			},
+		})
+	}
 	ms = append(ms, Mechanism{
 		Name: "echo net", Section: Throughput, Kind: "goroutine per connection", Bytes: EchoSize, Baseline: true,
 		What: "package net, a goroutine per connection: " + load,
@@ -262,6 +282,24 @@ func Mechanisms(c Config) []Mechanism {
 			Name: "c10k " + name + " tasks", Section: C10K, Kind: kind, Bytes: C10KSize,
 			What:   "pyos8's echo server as " + name + " tasks, epoll: " + c10kLoad + idle,
 			Avail:  func() error { _, err := server(); return err },
+			Run:    func(n int) (time.Duration, error) { return ManyConnsEcho(start, C10KConns, n) },
+			Memory: func(n int) (float64, error) { return IdleConnBytes(start, n) },
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.EchoServersOps)) {
+		kind := taskKind(name)
+		server := c.EchoServersOps[name]
+		start := func() (*Server, error) {
+			s, err := server()
+			if err != nil {
+				return nil, err
+			}
+			return StartKernel(s, "uring")
+		}
+		ms = append(ms, Mechanism{
+			Name: "c10k " + name + " tasks, uring", Section: C10K, Kind: kind, Bytes: C10KSize,
+			What:   "the echo server as " + name + " tasks on the completion traps, uring: " + c10kLoad + idle,
+			Avail:  func() error { return uringAvail(server) },
 			Run:    func(n int) (time.Duration, error) { return ManyConnsEcho(start, C10KConns, n) },
 			Memory: func(n int) (float64, error) { return IdleConnBytes(start, n) },
 		})
@@ -299,4 +337,14 @@ func Mechanisms(c Config) []Mechanism {
 		Mechanism{Name: "loop start: iter.Pull", Section: CLibs, Kind: stackfulGo, Baseline: true,
 			What: "iter.Pull, one next and stop of a one-element sequence", Run: LoopStartPull})
 	return ms
+}
+
+// uringAvail says why a uring row cannot run here: no io_uring (the
+// cause), or no server (the native one needs a C compiler).
+func uringAvail(server EchoServer) error {
+	if err := kernel.CheckPoller("uring"); err != nil {
+		return Unavailable(err.Error())
+	}
+	_, err := server()
+	return err
 }
