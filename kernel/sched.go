@@ -15,6 +15,16 @@ import (
 // only for a fault of the kernel itself (the poller failed, an unknown
 // poller name) or for ErrDeadlock; tasks that panic or fail traps do not
 // make it fail. When it returns an error it has killed the remaining tasks.
+//
+// The scheduler runs on a goroutine of its own, locked to its OS thread:
+// native tasks are C code whose frames may hold thread-owned state (a
+// mutex, TLS, errno) and are never resumed on another thread (ctx binds
+// each to the thread it first ran on); Go tasks are the runtime's
+// coroutines (iter.Pull), which must always be switched to from the
+// thread, and with the lock count, they were made with; and an io_uring
+// ring made for one thread (IORING_SETUP_SINGLE_ISSUER) is entered from
+// that thread only. The poller is made and closed there too. A panic
+// outside any task goes on in Run's goroutine.
 func (k *Kernel) Run() error {
 	k.spawnMu.Lock()
 	if !k.running.CompareAndSwap(false, true) {
@@ -22,19 +32,23 @@ func (k *Kernel) Run() error {
 		return ErrRunning
 	}
 	k.spawnMu.Unlock()
-	if err := k.start(); err != nil {
-		k.killAll()
-		k.end(true)
-		return err
-	}
-	defer k.shutdown()
-	for {
-		err := k.runOnLockedThread()
-		if k.end(err != nil) {
-			return err
+	done := make(chan loopResult, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := k.start(); err != nil {
+			k.killAll()
+			k.end(true)
+			done <- loopResult{err: err}
+			return
 		}
-		// Tasks were spawned from elsewhere as the last one ended.
+		k.schedule(done)
+	}()
+	r := <-done
+	if r.panic != nil {
+		panic(r.panic)
 	}
+	return r.err
 }
 
 // end marks the kernel not running, unless tasks that other goroutines
@@ -54,38 +68,18 @@ func (k *Kernel) end(force bool) bool {
 	return true
 }
 
-// runOnLockedThread runs the scheduler until no task is left, on a goroutine of its
-// own, locked to its OS thread: native tasks are C code whose frames may
-// hold thread-owned state (a mutex, TLS, errno) and are never resumed on
-// another thread (ctx binds each to the thread it first ran on), and Go
-// tasks are the runtime's coroutines (iter.Pull), which must always be
-// switched to from the thread, and with the lock count, they were made
-// with. A panic outside any task goes on in Run's goroutine.
-func (k *Kernel) runOnLockedThread() error {
-	done := make(chan loopResult, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		k.schedule(done)
-	}()
-	r := <-done
-	if r.panic != nil {
-		panic(r.panic)
-	}
-	return r.err
-}
-
 // loopResult is how the scheduler's goroutine ended.
 type loopResult struct {
 	err   error
 	panic any
 }
 
-// schedule runs the loop until no task is left and sends the result. A
-// task's runtime.Goexit, which no recover stops, unwinds it after loop
-// has ended the task: the deferred call then goes on scheduling from
-// there, on the same goroutine and thread, and the goroutine ends only
-// when the scheduler does.
+// schedule runs the loop until no task is left (and no other goroutine
+// spawned one as the last ended), releases what start made, and sends
+// the result. A task's runtime.Goexit, which no recover stops, unwinds it
+// after loop has ended the task: the deferred call then goes on
+// scheduling from there, on the same goroutine and thread, and the
+// goroutine ends only when the scheduler does.
 func (k *Kernel) schedule(done chan<- loopResult) {
 	k.schedTID.Store(int64(gettid()))
 	finished := false
@@ -95,20 +89,28 @@ func (k *Kernel) schedule(done chan<- loopResult) {
 		}
 		if p := recover(); p != nil {
 			k.schedTID.Store(0)
+			k.shutdown()
 			done <- loopResult{panic: p}
 			return
 		}
 		k.schedule(done) // Goexit
 	}()
 	var err error
-	for len(k.tasks) > 0 || k.pending.Load() != 0 {
-		if err = k.mainLoop(); err != nil {
-			k.killAll()
+	for {
+		for len(k.tasks) > 0 || k.pending.Load() != 0 {
+			if err = k.mainLoop(); err != nil {
+				k.killAll()
+				break
+			}
+		}
+		if k.end(err != nil) {
 			break
 		}
+		// Tasks were spawned from elsewhere as the last one ended.
 	}
 	finished = true
 	k.schedTID.Store(0)
+	k.shutdown()
 	done <- loopResult{err: err}
 }
 

@@ -40,8 +40,10 @@ import (
 // io_uring's ABI (include/uapi/linux/io_uring.h). x/sys/unix has the
 // system call numbers and nothing else of it.
 const (
-	iorSetupCQSize      = 1 << 3
-	iorSetupCoopTaskrun = 1 << 8
+	iorSetupCQSize       = 1 << 3
+	iorSetupCoopTaskrun  = 1 << 8
+	iorSetupSingleIssuer = 1 << 12
+	iorSetupDeferTaskrun = 1 << 13
 
 	iorFeatSingleMmap = 1 << 0
 	iorFeatNoDrop     = 1 << 1
@@ -149,11 +151,20 @@ const (
 // profile or kernel.io_uring_disabled) or a kernel without what the
 // kernel package needs.
 func newUring() (*uring, error) {
-	p := uringParams{flags: iorSetupCQSize | iorSetupCoopTaskrun, cqEntries: uringCQEntries}
-	fd, err := uringSetup(uringEntries, &p)
-	if err == unix.EINVAL { // before Linux 5.19: no COOP_TASKRUN
-		p = uringParams{flags: iorSetupCQSize, cqEntries: uringCQEntries}
-		fd, err = uringSetup(uringEntries, &p)
+	// The OS's work for completed requests (the receive's copy, the
+	// completion) runs when this thread enters the ring to wait, in one
+	// batch, rather than interrupting it: DEFER_TASKRUN (Linux 6.1), which
+	// needs the ring to be entered from the thread that made it only
+	// (SINGLE_ISSUER: the scheduler's locked thread makes and uses it).
+	// Older kernels get COOP_TASKRUN (5.19), or neither.
+	var fd int
+	var err error
+	var p uringParams
+	for _, flags := range []uint32{iorSetupSingleIssuer | iorSetupDeferTaskrun, iorSetupCoopTaskrun, 0} {
+		p = uringParams{flags: iorSetupCQSize | flags, cqEntries: uringCQEntries}
+		if fd, err = uringSetup(uringEntries, &p); err != unix.EINVAL {
+			break
+		}
 	}
 	if err != nil {
 		return nil, uringSetupError(err)
@@ -269,7 +280,7 @@ func (r *uring) enter(minComplete uint32, flags uint32, ts *unix.Timespec) (int,
 	submit := r.pending
 	var arg geteventsArg
 	argp, argsz := uintptr(0), uintptr(0)
-	if minComplete > 0 {
+	if flags&iorEnterGetEvents != 0 || minComplete > 0 {
 		flags |= iorEnterGetEvents | iorEnterExtArg
 		if ts != nil {
 			arg.ts = uint64(uintptr(unsafe.Pointer(ts)))
