@@ -219,7 +219,7 @@ func uringSetup(entries uint32, p *uringParams) (int, error) {
 func uringSetupError(err error) error {
 	switch err {
 	case unix.ENOSYS:
-		return fmt.Errorf("kernel: io_uring is not available: this Linux has no io_uring_setup (ENOSYS; io_uring came in 5.1, this package needs 5.19)")
+		return fmt.Errorf("kernel: io_uring is not available: no io_uring_setup here (ENOSYS: a Linux before 5.1, or an emulator such as qemu-user that does not implement it; this package needs 5.19)")
 	case unix.EPERM:
 		why := "a seccomp profile (Docker's default refuses io_uring) or the sysctl kernel.io_uring_disabled"
 		if b, err := os.ReadFile("/proc/sys/kernel/io_uring_disabled"); err == nil {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -89,12 +90,25 @@ func TestIdleConnMemory(t *testing.T) {
 				t.Logf("no uring row: %v", err)
 				return
 			}
+			// Three rounds each, in turn, the least of each counting:
+			// the machine's other work only ever adds resident memory.
 			ops := echoServer(t, c.kind+"-ops")
-			u, err := measure.IdleConnBytes(func() (*measure.Server, error) { return measure.StartKernel(ops, "uring") }, conns)
-			if err != nil {
-				t.Fatal(err)
+			u := math.Inf(1)
+			for round := range 3 {
+				x, err := measure.IdleConnBytes(func() (*measure.Server, error) { return measure.StartKernel(ops, "uring") }, conns)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u = min(u, x)
+				if round < 2 {
+					y, err := measure.IdleConnBytes(func() (*measure.Server, error) { return measure.StartKernel(server, "epoll") }, conns)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b = min(b, y)
+				}
 			}
-			t.Logf("%s tasks, uring, completion traps: %.0f bytes per idle connection (epoll: %.0f)", c.kind, u, b)
+			t.Logf("%s tasks, uring, completion traps: %.0f bytes per idle connection (epoll: %.0f), least of 3", c.kind, u, b)
 			if u > b+64 {
 				t.Errorf("%s tasks under uring hold %.0f bytes per idle connection, more than under epoll (%.0f)", c.kind, u, b)
 			}
