@@ -273,7 +273,7 @@ var sections = []section{
 	{
 		id: measure.IOWait, title: "I/O wait scaling", value: "ns per I/O round trip",
 		intro: "One round trip through the kernel's poller, while other tasks wait on idle fds: " +
-			"select and poll scan every fd on every wait, epoll does not.",
+			"select and poll scan every fd on every wait, epoll and io_uring's poll requests (uring) do not.",
 	},
 	{
 		id: measure.Throughput, title: "Echo throughput", value: "MB/s",

@@ -261,6 +261,19 @@ func Mechanisms(c Config) []Mechanism {
 		})
 	}
 	ms = append(ms, Mechanism{
+		Name: "echo gnet 1 loop", Section: Throughput, Kind: "event loop", Bytes: EchoSize,
+		What:  "gnet (peers/gnet, a process of its own), one event loop: " + load,
+		Avail: func() error { _, err := gnetBinary(); return err },
+		Run: func(n int) (time.Duration, error) {
+			s, err := StartGnet(1)
+			if err != nil {
+				return 0, err
+			}
+			defer s.Stop()
+			return echoLoad(s.Addr, n)
+		},
+	})
+	ms = append(ms, Mechanism{
 		Name: "echo net", Section: Throughput, Kind: "goroutine per connection", Bytes: EchoSize, Baseline: true,
 		What: "package net, a goroutine per connection: " + load,
 		Run:  NetEcho,
