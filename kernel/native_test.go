@@ -328,7 +328,7 @@ func TestNativeTaskThread(t *testing.T) {
 		})
 	}
 	defer func() { done.Store(true); wg.Wait() }()
-	for _, poller := range []string{"select", "poll", "epoll"} {
+	for _, poller := range Pollers() {
 		log := make([]int64, 41)
 		log[0] = 40
 		var pin runtime.Pinner
