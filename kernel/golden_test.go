@@ -263,8 +263,8 @@ func checkEmpty(t *testing.T, k *Kernel) {
 	if k.undrained != 0 {
 		t.Errorf("%d io_uring requests still in flight at the end of Run", k.undrained)
 	}
-	if n := len(k.lend.chunks)*lendChunk - len(k.lend.free); n != 0 {
-		t.Errorf("%d lent buffers not given back", n)
+	if k.lentLeft != 0 {
+		t.Errorf("%d lent buffers not given back", k.lentLeft)
 	}
 	if len(k.timers) != 0 {
 		t.Errorf("%d timers left", len(k.timers))

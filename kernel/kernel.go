@@ -79,6 +79,7 @@ type Kernel struct {
 	undrained int
 	heldEvs   []event // readiness events a reapOp received, for the next poll
 	enobufs   int     // receives that found the ring of lent buffers empty (for the tests)
+	lentLeft  int     // lent buffers not given back when the last Run ended: 0 (for the tests)
 	epoch     time.Time
 
 	// epoll drops the registration of an fd closed while waited on

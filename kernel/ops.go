@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"math"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -299,7 +300,7 @@ const lendChunk = 64
 
 func (p *lendPool) get() (int32, error) {
 	if len(p.free) == 0 {
-		m, err := unix.Mmap(-1, 0, lendChunk*lendSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		m, err := lendMem(lendChunk * lendSize)
 		if err != nil {
 			return 0, err // ENOMEM: the Recv fails with it
 		}
@@ -322,11 +323,44 @@ func (p *lendPool) buf(id int32) []byte {
 	return c[i : i+lendSize : i+lendSize]
 }
 
-// release unmaps the pool's buffers, once no task holds one (the kernel's
-// end).
+// release gives the pool's buffers back (the kernel's end).
 func (p *lendPool) release() {
 	for _, c := range p.chunks {
-		unix.Munmap(c)
+		lendMemDone(c)
 	}
 	p.chunks, p.free = nil, nil
+}
+
+// Lent buffers live in mappings outside the Go heap (a native task keeps
+// their address) that are never unmapped: a Go task that kept a lent
+// slice past its end (against RecvOp's rule) reads other bytes or zeros,
+// never a fault. A kernel's end gives its mappings back here, their pages
+// returned to the system (MADV_DONTNEED: they read zero), for the next
+// kernel to take.
+var lendMaps struct {
+	sync.Mutex
+	free map[int][][]byte // by size
+}
+
+// lendMem returns a mapping of n bytes, a free one if there is one.
+func lendMem(n int) ([]byte, error) {
+	lendMaps.Lock()
+	defer lendMaps.Unlock()
+	if l := lendMaps.free[n]; len(l) > 0 {
+		m := l[len(l)-1]
+		lendMaps.free[n] = l[:len(l)-1]
+		return m, nil
+	}
+	return unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+}
+
+// lendMemDone gives mapping m back, its pages to the system.
+func lendMemDone(m []byte) {
+	unix.Madvise(m, unix.MADV_DONTNEED)
+	lendMaps.Lock()
+	defer lendMaps.Unlock()
+	if lendMaps.free == nil {
+		lendMaps.free = map[int][][]byte{}
+	}
+	lendMaps.free[len(m)] = append(lendMaps.free[len(m)], m)
 }

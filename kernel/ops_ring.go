@@ -25,8 +25,11 @@ type completer interface {
 	lentBuf(id uint16) []byte
 	giveBack(id uint16)
 	// lendable returns how many buffers the ring holds now, as far as
-	// the completions reaped tell.
+	// the completions reaped tell; lentOut how many are out of it (held
+	// by tasks or requests, or in the OS's hands for a completion not yet
+	// reaped).
 	lendable() int
+	lentOut() int
 	// onDone sets what the poller's wait calls for each completion of a
 	// kernel operation.
 	onDone(f func(ud uint64, res int32, flags uint32))
@@ -240,6 +243,7 @@ func (k *Kernel) drainOps() {
 	}
 	k.woken = k.woken[:0]
 	k.undrained = k.opsInFlight()
+	k.lentLeft = k.uring.lentOut()
 	clear(k.ops)
 	k.ops, k.opGens, k.freeOps, k.starved = k.ops[:0], k.opGens[:0], k.freeOps[:0], nil
 	k.uring = nil

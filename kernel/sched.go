@@ -158,8 +158,11 @@ func (k *Kernel) shutdown() {
 	}
 	k.wakefd, k.wakew = -1, -1
 	k.wakeMu.Unlock()
+	k.lentLeft = 0
 	k.drainOps()
 	k.p.close()
+	k.lentLeft += len(k.lend.chunks)*lendChunk - len(k.lend.free)
+	k.lend.release()
 	k.p = nil
 	k.fds = nil
 	k.evs = nil

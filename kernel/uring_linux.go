@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,10 @@ func uringSetupError(err error) error {
 // one ring set up and torn down, and a provided-buffer ring registered
 // (Linux 5.19), once per process.
 var uringProbe = sync.OnceValue(func() error {
+	// A ring is the thread's that made it (SINGLE_ISSUER): registering
+	// from another thread fails with EEXIST.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	r, err := newUring()
 	if err != nil {
 		return err
@@ -365,15 +370,16 @@ func newBufRing(r *uring, group uint16, n, size int) (*bufRing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel: io_uring: mmap of the buffer ring: %w", err)
 	}
-	mem, err := unix.Mmap(-1, 0, n*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, err := lendMem(n * size)
 	if err != nil {
 		unix.Munmap(ring)
 		return nil, fmt.Errorf("kernel: io_uring: mmap of the buffers: %w", err)
 	}
 	reg := bufRegister{ringAddr: uint64(uintptr(unsafe.Pointer(&ring[0]))), ringEntries: uint32(n), bgid: group}
+	// Made and used on one thread (SINGLE_ISSUER): the caller's is locked.
 	if _, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), iorRegisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0); e != 0 {
 		unix.Munmap(ring)
-		unix.Munmap(mem)
+		lendMemDone(mem)
 		if e == unix.EINVAL {
 			return nil, errors.New("kernel: io_uring lacks IORING_REGISTER_PBUF_RING (Linux 5.19)")
 		}
@@ -445,5 +451,5 @@ func (b *bufRing) close(r *uring) {
 	reg := bufRegister{bgid: b.group}
 	unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), iorUnregisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
 	unix.Munmap(b.ring)
-	unix.Munmap(b.mem)
+	lendMemDone(b.mem)
 }

@@ -233,3 +233,5 @@ func (p *uringPoller) giveBack(id uint16) { p.buf.giveBack(id) }
 func (p *uringPoller) onDone(f func(ud uint64, res int32, flags uint32)) { p.done = f }
 
 func (p *uringPoller) lendable() int { return p.buf.inRing }
+
+func (p *uringPoller) lentOut() int { return int(p.buf.mask) + 1 - p.buf.inRing - len(p.buf.spare) }
