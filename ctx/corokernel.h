@@ -86,8 +86,9 @@
  * has the kernel lend a buffer of its own, chosen when data arrives, and
  * set data and len to the bytes received: the buffer is the task's until
  * its next CK_TRAP_RECV or its end, and may be sent with CK_TRAP_SEND.
- * Errors are negative errno values (-EPIPE, -ECONNRESET, ...) besides the
- * CK_TRAP_E* codes.
+ * b = 0, a receive into len 0 with data, or a send of NULL data with len
+ * > 0 is CK_TRAP_EINVAL. Errors are negative errno values (-EPIPE,
+ * -ECONNRESET, ...) besides the CK_TRAP_E* codes.
  */
 struct ck_buf {
 	void *data;

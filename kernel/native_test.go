@@ -118,17 +118,21 @@ func TestGoldenNative(t *testing.T) {
 }
 
 func TestNativeMisuse(t *testing.T) {
-	var out bytes.Buffer
-	k := New()
-	k.Spawn(Native(sym(t, "ck_misuse"), printTo(&out)))
-	if err := k.Run(); err != nil {
-		t.Fatal(err)
-	}
-	want := "outside a task: -1\nunknown op: -38\nnegative fd: -9\nclosed fd: -9\nstill running: 1\n"
-	if out.String() != want {
-		t.Fatalf("misuse:\n%s\nwant:\n%s", out.String(), want)
-	}
-	checkEmpty(t, k)
+	eachPoller(t, func(t *testing.T, poller string) {
+		var out bytes.Buffer
+		k := New(WithPoller(poller))
+		k.Spawn(Native(sym(t, "ck_misuse"), printTo(&out)))
+		if err := k.Run(); err != nil {
+			t.Fatal(err)
+		}
+		want := "outside a task: -1\nunknown op: -38\nnegative fd: -9\nclosed fd: -9\n" +
+			"recv, no ck_buf: -22\nrecv, len 0: -22\nsend, NULL data: -22\nrecv, negative fd: -9\naccept, closed fd: -9\n" +
+			"still running: 1\n"
+		if out.String() != want {
+			t.Fatalf("misuse:\n%s\nwant:\n%s", out.String(), want)
+		}
+		checkEmpty(t, k)
+	})
 	if Native(0, 0) != (Task{}) {
 		t.Fatal("Native(0) is not the zero Task")
 	}

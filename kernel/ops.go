@@ -94,7 +94,13 @@ func (k *Kernel) startOp(t *task, tr Trap) (r int64, ok bool) {
 		case tr.Buf != nil:
 			o.dst, o.buf = unsafe.Pointer(tr.Buf), *tr.Buf
 		case tr.B != 0 && t.nat != nil:
+			// data NULL: a Recv borrows a buffer (len is ignored); a
+			// Send of NULL data is an error unless len is 0. A zero len
+			// with data is an error for a Recv (it could never receive).
 			cb := cbufAt(tr.B)
+			if (cb.data == 0) != (cb.len == 0) && (tr.Op == OpSend || cb.data != 0) {
+				return int64(CodeInvalid), false
+			}
 			o.dst, o.buf, o.flags = unsafe.Pointer(cb), bytesAt(cb.data, cb.len), opNative
 		default:
 			return int64(CodeInvalid), false

@@ -301,6 +301,12 @@ uintptr_t ck_misuse(ck_coroutine *co, uintptr_t out)
 	sayv(o, "unknown op:", trap(co, 99, 0, 0));
 	sayv(o, "negative fd:", trap(co, CK_TRAP_READWAIT, (uintptr_t)-1, 0));
 	sayv(o, "closed fd:", trap(co, CK_TRAP_WRITEWAIT, 1000, 0));
+	struct ck_buf none = { NULL, 5 }, empty = { &none, 0 }, lend = { NULL, 0 };
+	sayv(o, "recv, no ck_buf:", trap(co, CK_TRAP_RECV, 0, 0));
+	sayv(o, "recv, len 0:", trap(co, CK_TRAP_RECV, 0, (uintptr_t)&empty));
+	sayv(o, "send, NULL data:", trap(co, CK_TRAP_SEND, 1, (uintptr_t)&none));
+	sayv(o, "recv, negative fd:", trap(co, CK_TRAP_RECV, (uintptr_t)-1, (uintptr_t)&lend));
+	sayv(o, "accept, closed fd:", trap(co, CK_TRAP_ACCEPT, 1000, 0));
 	sayv(o, "still running:", trap(co, CK_TRAP_GETTID, 0, 0));
 	return 0;
 }
