@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/corokernel/corokernel/kernel"
+	"golang.org/x/sys/unix"
 )
 
 // Go tasks are straight-line code: each method of Sys is a trap that
@@ -146,4 +147,53 @@ func ExampleGoEchoServer() {
 	}
 	// Output:
 	// echoed "hello, pyos8"
+}
+
+// The completion traps: RecvLent waits for data with no buffer of its
+// own and gets the bytes in one the kernel lends; Send sends them back.
+// The same program runs under every poller: "auto" is io_uring where it
+// works (each trap one io_uring request), else epoll (the kernel makes
+// the system calls itself).
+func ExampleSys_RecvLent() {
+	lfd, addr, err := kernel.Listen("127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	k := kernel.New(kernel.WithPoller("auto"))
+	k.Spawn(kernel.Go(func(s *kernel.Sys) {
+		c, err := s.Accept(lfd)
+		unix.Close(lfd)
+		if err != nil {
+			fmt.Println("accept:", err)
+			return
+		}
+		defer unix.Close(c)
+		for {
+			b, err := s.RecvLent(c) // no buffer held while it waits
+			if err != nil || len(b) == 0 {
+				break
+			}
+			s.Send(c, b)
+		}
+		fmt.Println("peer closed")
+	}))
+	go func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		io.WriteString(c, "ping")
+		buf := make([]byte, 4)
+		io.ReadFull(c, buf)
+		fmt.Printf("echoed %q\n", buf)
+		c.Close()
+	}()
+	if err := k.Run(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// echoed "ping"
+	// peer closed
 }
