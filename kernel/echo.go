@@ -286,6 +286,36 @@ func resolve(addr string) (netip.AddrPort, error) {
 // servers. The socket is non-blocking and close-on-exec, with
 // SO_REUSEADDR set. Listen returns its fd and the address it is bound to.
 func Listen(addr string) (fd int, bound string, err error) {
+	return listen(addr, false)
+}
+
+// ListenGroup opens n TCP sockets listening on the same addr (as Listen
+// takes it) with SO_REUSEPORT, one for each kernel of a group: the OS
+// hands each new connection to one of them by a hash of its addresses
+// and ports, so that every kernel accepts its share without a shared
+// acceptor. It returns the fds, in order, and the address they are bound
+// to; on an error none is left open.
+func ListenGroup(addr string, n int) (fds []int, bound string, err error) {
+	if n < 1 {
+		return nil, "", fmt.Errorf("kernel: listen %s: %d sockets", addr, n)
+	}
+	for i := range n {
+		fd, b, err := listen(addr, true)
+		if err != nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			return nil, "", err
+		}
+		if i == 0 {
+			bound, addr = b, b // the others bind to the port the first got
+		}
+		fds = append(fds, fd)
+	}
+	return fds, bound, nil
+}
+
+func listen(addr string, reusePort bool) (fd int, bound string, err error) {
 	ap, err := resolve(addr)
 	if err != nil {
 		return -1, "", fmt.Errorf("kernel: listen %q: %w", addr, err)
@@ -308,6 +338,11 @@ func Listen(addr string) (fd int, bound string, err error) {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fail("setsockopt", err)
+	}
+	if reusePort {
+		if err := setReusePort(fd); err != nil {
+			return fail("setsockopt SO_REUSEPORT", err)
+		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)

@@ -37,6 +37,9 @@ type Kernel struct {
 	fds     []fdWaits     // tasks in ReadWait/WriteWait, by fd
 	nio     int           // number of tasks in ReadWait/WriteWait
 	nextTID atomic.Int64
+	// tidBase and tidStride number the tasks of kernel tidBase of a group
+	// of tidStride kernels (newTask); 0 and 1 for a kernel alone.
+	tidBase, tidStride int
 	ntasks  atomic.Int64 // tasks spawned and not ended, for NumTasks
 
 	// Spawn from other goroutines while Run runs: the tasks wait in inbox
@@ -150,6 +153,7 @@ func New(opts ...Option) *Kernel {
 		panics:     make(map[TID]any),
 		pollerName: "select",
 		wakefd:     -1,
+		tidStride:  1,
 	}
 	for _, o := range opts {
 		o(k)
@@ -203,7 +207,11 @@ func (k *Kernel) onScheduler() bool {
 
 // newTask makes a task for body b, with a fresh TID.
 func (k *Kernel) newTask(b body) *task {
-	t := &task{k: k, tid: TID(k.nextTID.Add(1)), state: sReady, hidx: -1}
+	// Alone, a kernel numbers its tasks 1, 2, 3, ...; kernel i of a
+	// group of n numbers them i+1, i+1+n, ..., so that a TID names one
+	// task in the whole group.
+	tid := TID((k.nextTID.Add(1)-1)*int64(k.tidStride) + int64(k.tidBase) + 1)
+	t := &task{k: k, tid: tid, state: sReady, hidx: -1}
 	t.setBody(b)
 	k.ntasks.Add(1)
 	return t

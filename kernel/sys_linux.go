@@ -70,3 +70,6 @@ func writeNB(fd int, buf []byte) (int, error) {
 
 // gettid is this thread's id.
 func gettid() int { return unix.Gettid() }
+
+// setReusePort sets SO_REUSEPORT on fd.
+func setReusePort(fd int) error { return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) }

@@ -80,3 +80,6 @@ func uringProbe() error { return errors.New("kernel: io_uring is Linux only") }
 
 // gettid is 0 here: the thread checks that use it are Linux's.
 func gettid() int { return 0 }
+
+// setReusePort sets SO_REUSEPORT on fd.
+func setReusePort(fd int) error { return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) }

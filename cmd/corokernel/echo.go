@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -73,9 +74,10 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:45000", "listen on `ip:port` (port 0 picks one)")
 	tasks := fs.String("tasks", "go", "task `kind` of the server: "+strings.Join(kinds, ", "))
 	poller := fs.String("poller", "select", "how the kernel waits for I/O: select, poll, epoll, uring (io_uring) or auto (uring where it works, else epoll)")
+	kernels := fs.Int("kernels", 1, "how many kernels serve, each on its own thread and SO_REUSEPORT socket (0: one per CPU, GOMAXPROCS)")
 	ioMode := fs.String("io", "auto", "the server's I/O: ready (ReadWait, then the system call), ops (the completion traps Accept, Recv, Send) or auto (ops under uring, else ready)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: corokernel echo [-addr ip:port] [-tasks %s] [-poller select|poll|epoll|uring|auto] [-io ready|ops|auto]\n",
+		fmt.Fprintf(stderr, "usage: corokernel echo [-addr ip:port] [-tasks %s] [-poller select|poll|epoll|uring|auto] [-io ready|ops|auto] [-kernels N]\n",
 			strings.Join(kinds, "|"))
 		fs.PrintDefaults()
 	}
@@ -89,6 +91,9 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
+	}
+	if *kernels < 0 || *kernels > 1024 {
+		return bad("-kernels %d: want 0 (one per CPU) to 1024", *kernels)
 	}
 	server, ok := echoServers[*tasks]
 	if !ok {
@@ -120,13 +125,29 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "corokernel echo: -tasks %s: %v\n", *tasks, err)
 		return 1
 	}
-	fd, bound, err := kernel.Listen(*addr)
-	if err != nil {
+	n := *kernels
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	// One kernel per -kernels, each with its own SO_REUSEPORT socket on
+	// the address (one kernel: a plain socket, as before).
+	var fds []int
+	var bound string
+	if n == 1 {
+		fd, b, err := kernel.Listen(*addr)
+		fds, bound = []int{fd}, b
+		if err != nil {
+			fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
+			return 1
+		}
+	} else if fds, bound, err = kernel.ListenGroup(*addr, n); err != nil {
 		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
 		return 1
 	}
-	k := kernel.New(kernel.WithPoller(*poller))
-	k.Spawn(newServer(fd))
+	k := kernel.NewGroup(n, kernel.WithPoller(*poller))
+	for i, fd := range fds {
+		k.SpawnOn(i, newServer(fd))
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -141,7 +162,7 @@ func echoMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	fmt.Fprintf(stderr, "corokernel echo: %s tasks, %s poller, %s I/O, listening on %s\n", *tasks, *poller, *ioMode, bound)
+	fmt.Fprintf(stderr, "corokernel echo: %s tasks, %s poller, %s I/O, %d kernel(s), listening on %s\n", *tasks, *poller, *ioMode, n, bound)
 	if err := k.Run(); err != nil {
 		fmt.Fprintf(stderr, "corokernel echo: %v\n", err)
 		return 1

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +43,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"echo", "-tasks", "fortran"}, `unknown -tasks "fortran"`, "usage: corokernel echo"},
 		{[]string{"echo", "-poller", "kqueue"}, `unknown -poller "kqueue"`, "usage: corokernel echo"},
 		{[]string{"echo", "-io", "sideways"}, `unknown -io "sideways"`, "usage: corokernel echo"},
+		{[]string{"echo", "-kernels", "-1"}, "-kernels -1", "usage: corokernel echo"},
+		{[]string{"echo", "-kernels", "5000"}, "-kernels 5000", "usage: corokernel echo"},
 		{[]string{"echo", "-bogus"}, "flag provided but not defined", "usage: corokernel echo"},
 		{[]string{"echo", "extra"}, `unexpected argument "extra"`, "usage: corokernel echo"},
 		{[]string{"demo", "pyos99"}, `unknown program "pyos99"`, "usage: corokernel demo"},
@@ -106,7 +110,7 @@ func TestListenError(t *testing.T) {
 // SIGINT or SIGTERM: it must exit with status 0.
 func TestEchoSignal(t *testing.T) {
 	for tasks := range echoServers {
-		for _, poller := range []string{"select", "poll", "epoll", "epoll/ops", "uring"} {
+		for _, poller := range []string{"select", "poll", "epoll", "epoll/ops", "uring", "epoll/ready/2", "uring/ops/0"} {
 			sig := syscall.SIGINT
 			if poller == "poll" || poller == "uring" {
 				sig = syscall.SIGTERM
@@ -115,13 +119,17 @@ func TestEchoSignal(t *testing.T) {
 				if _, err := echoServers[tasks](); errors.Is(err, measure.ErrUnavailable) {
 					t.Skip(err) // the native server is C, built at run time
 				}
-				poller, ioMode, _ := strings.Cut(poller, "/")
+				parts := append(strings.Split(poller, "/"), "", "")
+				poller, ioMode, kernels := parts[0], parts[1], parts[2]
 				if err := kernel.CheckPoller(poller); err != nil {
 					t.Skip(err)
 				}
 				args := []string{"echo", "-addr", "127.0.0.1:0", "-tasks", tasks, "-poller", poller}
 				if ioMode != "" {
 					args = append(args, "-io", ioMode)
+				}
+				if kernels != "" {
+					args = append(args, "-kernels", kernels)
 				}
 				cmd := exec.Command(os.Args[0], args...)
 				cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1")
@@ -144,6 +152,16 @@ func TestEchoSignal(t *testing.T) {
 				}
 				if wantOps := poller == "uring" || ioMode == "ops"; wantOps != strings.Contains(line, "ops I/O") {
 					t.Errorf("first line %q: the completion traps should serve exactly under uring and with -io ops", line)
+				}
+				wantKernels := "1 kernel(s)"
+				switch kernels {
+				case "2":
+					wantKernels = "2 kernel(s)"
+				case "0":
+					wantKernels = fmt.Sprintf("%d kernel(s)", runtime.GOMAXPROCS(0))
+				}
+				if !strings.Contains(line, wantKernels) {
+					t.Errorf("first line %q: want %s", line, wantKernels)
 				}
 				c, err := net.Dial("tcp", addr)
 				if err != nil {
