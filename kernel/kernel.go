@@ -40,7 +40,7 @@ type Kernel struct {
 	// tidBase and tidStride number the tasks of kernel tidBase of a group
 	// of tidStride kernels (newTask); 0 and 1 for a kernel alone.
 	tidBase, tidStride int
-	ntasks  atomic.Int64 // tasks spawned and not ended, for NumTasks
+	ntasks             atomic.Int64 // tasks spawned and not ended, for NumTasks
 
 	// Spawn from other goroutines while Run runs: the tasks wait in inbox
 	// until the scheduler takes them (drain), at the next trap or poll.
