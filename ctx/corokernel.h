@@ -78,6 +78,8 @@
 #define CK_TRAP_ACCEPT    11 /* a = listening fd; result: a new connection's fd (non-blocking, close-on-exec) */
 #define CK_TRAP_RECV      12 /* a = fd, b = struct ck_buf *; result: bytes received, 0 at the end of the stream */
 #define CK_TRAP_SEND      13 /* a = fd, b = struct ck_buf *; result: bytes sent, all of them */
+#define CK_TRAP_MAILSEND  14 /* a = task id (any kernel of the group), b = word <= INT64_MAX; result 1 when delivered, 0 for no such task; waits while the mailbox is full */
+#define CK_TRAP_MAILRECV  15 /* result: the word of the next message of the caller's mailbox; waits while it is empty */
 
 /*
  * The buffer of CK_TRAP_RECV and CK_TRAP_SEND: the completion traps, one

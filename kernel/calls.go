@@ -72,3 +72,19 @@ func RecvOp(fd int, buf *[]byte) Trap { return Trap{Op: OpRecv, A: uintptr(fd), 
 // waiting while the socket is full. Its result is len(*buf), or a
 // negative errno or Code (EPIPE, not SIGPIPE, for a closed peer).
 func SendOp(fd int, buf *[]byte) Trap { return Trap{Op: OpSend, A: uintptr(fd), Buf: buf} }
+
+// MailSendOp returns the trap that sends word (at most 1<<63-1), with a
+// copy of *data if data is not nil, to the mailbox of task tid, on this
+// kernel or another of its Group. Its result is 1 when the message is in
+// the mailbox (the sender waits while it is full), 0 when there is no
+// such task (or it ends while the sender waits), CodeInvalid for a word
+// or data too large (over 1 MiB).
+func MailSendOp(tid TID, word uintptr, data *[]byte) Trap {
+	return Trap{Op: OpMailSend, A: uintptr(tid), B: word, Buf: data}
+}
+
+// MailRecvOp returns the trap that takes the next message of the task's
+// own mailbox, waiting while it is empty. Its result is the message's
+// word; when data is not nil, *data is set to its bytes (the task's to
+// keep).
+func MailRecvOp(data *[]byte) Trap { return Trap{Op: OpMailRecv, Buf: data} }

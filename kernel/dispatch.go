@@ -151,6 +151,16 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 		if r, ok = k.startOp(t, tr); ok {
 			return true
 		}
+	case OpMailSend:
+		var ok bool
+		if r, ok = k.mailSend(t, tr); ok {
+			return true
+		}
+	case OpMailRecv:
+		var ok bool
+		if r, ok = k.mailRecv(t, tr); ok {
+			return true
+		}
 	case OpSleep:
 		// A is unsigned: 2^63 ns and more, beyond time.Duration, sleep
 		// the longest representable time rather than wrap to a Yield.

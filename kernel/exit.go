@@ -28,7 +28,7 @@ func (k *Kernel) kill(t *task) {
 
 // exit removes an ended task and wakes the tasks waiting for it.
 func (k *Kernel) exit(t *task) {
-	delete(k.tasks, t.tid)
+	k.removeTask(t)
 	k.ntasks.Add(-1)
 	t.state = sDead
 	k.releaseLent(t)

@@ -258,6 +258,33 @@ func (s *Sys) Send(fd int, buf []byte) (int, error) {
 	return int(r), nil
 }
 
+// MailSend sends word (at most 1<<63-1) and a copy of data to the
+// mailbox of task tid, on this kernel or another of its Group, waiting
+// while that mailbox is full (MailSendOp). It reports whether the message
+// was delivered: false when there is no such task. The error is
+// ErrInvalid for a word or data too large.
+func (s *Sys) MailSend(tid TID, word uintptr, data []byte) (bool, error) {
+	s.buf = data
+	r := s.call(Trap{Op: OpMailSend, A: uintptr(tid), B: word, Buf: &s.buf})
+	s.buf = nil
+	if r < 0 {
+		return false, Err(r)
+	}
+	return r == 1, nil
+}
+
+// MailRecv takes the next message of the task's mailbox, waiting while it
+// is empty (MailRecvOp): its word and its bytes, which are the task's.
+func (s *Sys) MailRecv() (word uintptr, data []byte, err error) {
+	s.buf = nil
+	r := s.call(Trap{Op: OpMailRecv, Buf: &s.buf})
+	data, s.buf = s.buf, nil
+	if r < 0 {
+		return 0, nil, Err(r)
+	}
+	return uintptr(r), data, nil
+}
+
 // opErr is the error of a completion trap's result: an errno (EPIPE,
 // ECONNRESET, ...) or the error of a Code.
 func opErr(r int64) error {

@@ -33,7 +33,7 @@ func NewGroup(n int, opts ...Option) *Group {
 	g := &Group{ks: make([]*Kernel, n)}
 	for i := range g.ks {
 		k := New(opts...)
-		k.tidBase, k.tidStride = i, n
+		k.tidBase, k.tidStride, k.group = i, n, g
 		g.ks[i] = k
 	}
 	return g

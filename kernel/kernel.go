@@ -40,7 +40,17 @@ type Kernel struct {
 	// tidBase and tidStride number the tasks of kernel tidBase of a group
 	// of tidStride kernels (newTask); 0 and 1 for a kernel alone.
 	tidBase, tidStride int
-	ntasks             atomic.Int64 // tasks spawned and not ended, for NumTasks
+	group              *Group // the group, or nil
+
+	// Mail (mail.go): mailMu guards the mailboxes of this kernel's tasks,
+	// the writes of tasks (which other kernels read under it) and remote,
+	// the wakeups other kernels (or this one) post for its tasks.
+	mailMu    sync.Mutex
+	remote    []remoteWake
+	remoteN   atomic.Int32
+	spinning  atomic.Bool  // spinForMail spins: a post need not write the eventfd
+	mailWaits int          // tasks waiting in mail traps (group kernels only)
+	ntasks    atomic.Int64 // tasks spawned and not ended, for NumTasks
 
 	// Spawn from other goroutines while Run runs: the tasks wait in inbox
 	// until the scheduler takes them (drain), at the next trap or poll.
@@ -181,7 +191,7 @@ func (k *Kernel) Spawn(t Task) TID {
 			// cycle stops after this task, and runNativeBatch queues the new
 			// task where running the tasks one at a time would have.
 			nt := k.newTask(t.b)
-			k.tasks[nt.tid] = nt
+			k.addTask(nt)
 			k.born = append(k.born, nt)
 			k.batch.Stop()
 			return nt.tid
@@ -220,7 +230,7 @@ func (k *Kernel) newTask(b body) *task {
 // spawn adds a task for b to the ready queue: the scheduler's own Spawn.
 func (k *Kernel) spawn(b body) TID {
 	t := k.newTask(b)
-	k.tasks[t.tid] = t
+	k.addTask(t)
 	k.ready.push(t)
 	return t.tid
 }
@@ -234,7 +244,7 @@ func (k *Kernel) drain() {
 
 func (k *Kernel) drainLocked() {
 	for i, t := range k.inbox {
-		k.tasks[t.tid] = t
+		k.addTask(t)
 		k.ready.push(t)
 		k.inbox[i] = nil
 	}

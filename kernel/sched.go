@@ -188,6 +188,9 @@ func (k *Kernel) mainLoop() (err error) {
 		if k.pending.Load() != 0 {
 			k.drain()
 		}
+		if k.remoteN.Load() != 0 {
+			k.applyRemote()
+		}
 		if k.budget == 0 || k.ready.n == 0 {
 			// pyos7's I/O polling task, folded into the loop: poll once per
 			// pass over the tasks that were ready, without blocking

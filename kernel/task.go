@@ -45,6 +45,7 @@ const (
 	sIO                       // in ReadWait or WriteWait: on fds[fd]
 	sSleep                    // in Sleep: in the timer heap
 	sOp                       // in a completion trap (Accept, Recv, Send) on the ring: io in flight
+	sMail                     // in MailRecv (its mailbox empty) or MailSend (the receiver's full)
 	sDying                    // being killed: its cleanup runs
 	sDead                     // ended
 )
@@ -65,16 +66,17 @@ type task struct {
 	op  Op
 	arg uintptr
 
-	waitFor *task   // sWait: the task waited for
-	waiters []*task // tasks in WaitTask on this one (pyos's exit_waiting)
-	fd      int     // sIO: the fd waited on
-	write   bool    // sIO: WriteWait rather than ReadWait
-	when    int64   // sSleep: deadline, kernel clock (ns)
-	seq     uint64  // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
-	hidx    int     // sSleep: index in the timer heap
-	io      *ioOp   // the completion trap it waits in (sOp, or sIO when the kernel emulates it)
-	op0     *ioOp   // the record its completion traps use, made on the first
-	lent    int32   // 1 + the buffer a RecvLent lent it, or 0
+	waitFor *task     // sWait: the task waited for
+	waiters []*task   // tasks in WaitTask on this one (pyos's exit_waiting)
+	fd      int       // sIO: the fd waited on
+	write   bool      // sIO: WriteWait rather than ReadWait
+	when    int64     // sSleep: deadline, kernel clock (ns)
+	seq     uint64    // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
+	hidx    int       // sSleep: index in the timer heap
+	io      *ioOp     // the completion trap it waits in (sOp, or sIO when the kernel emulates it)
+	op0     *ioOp     // the record its completion traps use, made on the first
+	lent    int32     // 1 + the buffer a RecvLent lent it, or 0
+	mail    *taskMail // its mailbox and mail waits (mail.go), made on first use
 }
 
 // setBody makes b the body that runs now.

@@ -25,15 +25,17 @@ const (
 	OpAccept    Op = 11 // A = listening fd; result: a new connection's fd (non-blocking, close-on-exec)
 	OpRecv      Op = 12 // A = fd, Buf (native: B = struct ck_buf *); result: bytes received, 0 at end of stream
 	OpSend      Op = 13 // A = fd, Buf (native: B = struct ck_buf *); result: bytes sent, all of them
+	OpMailSend  Op = 14 // A = TID, B = word (at most 1<<63-1), Buf: bytes (copied); result 1 when delivered, 0 for no such task
+	OpMailRecv  Op = 15 // Buf: set to the bytes; result: the word of the next message
 
-	opMax = OpSend
+	opMax = OpMailRecv
 )
 
 var opNames = [...]string{
 	OpYield: "Yield", OpGetTid: "GetTid", OpNewTask: "NewTask",
 	OpKillTask: "KillTask", OpWaitTask: "WaitTask", OpReadWait: "ReadWait",
 	OpWriteWait: "WriteWait", OpSleep: "Sleep", OpExit: "Exit", OpCall: "Call",
-	OpAccept: "Accept", OpRecv: "Recv", OpSend: "Send",
+	OpAccept: "Accept", OpRecv: "Recv", OpSend: "Send", OpMailSend: "MailSend", OpMailRecv: "MailRecv",
 }
 
 // String returns the op's name, such as "Yield".

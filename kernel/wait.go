@@ -49,6 +49,9 @@ func (k *Kernel) poll() error {
 	if len(k.heldEvs) > 0 {
 		timeout = 0 // events are there already
 	}
+	if timeout != 0 && k.mailWaits > 0 && k.spinForMail() {
+		return nil // mail came: mainLoop applies it, and polls next pass
+	}
 	evs, err := k.p.wait(timeout, append(k.evs[:0], k.heldEvs...))
 	k.heldEvs = k.heldEvs[:0]
 	k.evs = evs[:0]
@@ -176,6 +179,8 @@ func (k *Kernel) unwait(t *task) {
 	case sWait:
 		t.waitFor.waiters = deleteTask(t.waitFor.waiters, t)
 		t.waitFor = nil
+	case sMail:
+		k.unwaitMail(t)
 	case sOp:
 		if t.io == nil {
 			// Completed while another task's kill reaped its own

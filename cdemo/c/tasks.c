@@ -281,6 +281,24 @@ uintptr_t ck_echo_server_ops(ck_coroutine *co, uintptr_t fd)
 	return 0;
 }
 
+/* ck_mail_pong answers mail: each message's word is (sender's task id
+ * << 32 | n); it sends n + 1 back to the sender, until a message with
+ * n == 0, or it is killed. */
+uintptr_t ck_mail_pong(ck_coroutine *co, uintptr_t arg)
+{
+	(void)arg;
+	for (;;) {
+		int64_t w = trap(co, CK_TRAP_MAILRECV, 0, 0);
+		if (w < 0)
+			return 0;
+		uint64_t n = (uint64_t)w & 0xffffffffu;
+		if (n == 0)
+			return 0;
+		if (trap(co, CK_TRAP_MAILSEND, (uint64_t)w >> 32, n + 1) <= 0)
+			return 0;
+	}
+}
+
 /* ck_yielder yields until killed: the native task of the benchmarks. */
 uintptr_t ck_yielder(ck_coroutine *co, uintptr_t arg)
 {
