@@ -118,7 +118,7 @@ func (k *Kernel) nudge() {
 // eventfd and a return from the wait, tens of microseconds between the
 // threads of a virtual machine; a round trip of mail while both kernels
 // spin costs well under one.
-const mailSpin = 200 * time.Microsecond
+const mailSpin = 50 * time.Microsecond
 
 // spinForMail spins up to mailSpin for a posted wakeup and reports
 // whether one came.
