@@ -84,6 +84,22 @@ func StartKernel(server func(fd int) kernel.Task, poller string) (*Server, error
 	return &Server{Addr: addr, stop: func() error { k.Stop(); return <-done }}, nil
 }
 
+// StartGroup starts the kernel echo server made by server on a group of
+// n kernels under poller, each accepting on its own SO_REUSEPORT socket.
+func StartGroup(server func(fd int) kernel.Task, poller string, n int) (*Server, error) {
+	fds, addr, err := kernel.ListenGroup("127.0.0.1:0", n)
+	if err != nil {
+		return nil, err
+	}
+	g := kernel.NewGroup(n, kernel.WithPoller(poller))
+	for i, fd := range fds {
+		g.SpawnOn(i, server(fd))
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	return &Server{Addr: addr, stop: func() error { g.Stop(); return <-done }}, nil
+}
+
 // StartNet starts package net's goroutine-per-connection echo server.
 func StartNet() (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
