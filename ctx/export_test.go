@@ -1,6 +1,10 @@
 package ctx
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/corokernel/corokernel/internal/gocoro"
+)
 
 // FPState returns this thread's floating-point control state in the
 // context frame's layout (fpState): on amd64 MXCSR without its status
@@ -28,9 +32,9 @@ func StackUsed(s *Stack) int {
 // coroutine has run on it.
 func ThreadIsFresh() bool { return threadID() == 0 }
 
-// CoroDetection reports whether inGoCoroutine was calibrated, and what it
+// CoroDetection reports whether gocoro.InGoCoroutine was calibrated, and what it
 // says for the calling goroutine.
-func CoroDetection() (calibrated, inCoro bool) { return coroReturnPC != 0, inGoCoroutine() }
+func CoroDetection() (calibrated, inCoro bool) { return gocoro.Calibrated(), gocoro.InGoCoroutine() }
 
 // MapRecounts returns how often the mapping count was read from
 // /proc/self/maps.

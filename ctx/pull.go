@@ -3,6 +3,7 @@ package ctx
 import (
 	"errors"
 	"fmt"
+	"github.com/corokernel/corokernel/internal/gocoro"
 	"iter"
 	"math"
 	"runtime"
@@ -448,10 +449,10 @@ func (l *Loop) Calls() iter.Seq2[*Call, error] {
 			return
 		}
 		defer l.end()
-		if !l.cfg.roam && !inGoCoroutine() {
+		if !l.cfg.roam && !gocoro.InGoCoroutine() {
 			// The body stays on this thread, and so must the goroutine,
 			// across the loop body's blocking and the scheduler's moves
-			// (see Loop). Not in a Go coroutine (gocoro.go): there a
+			// (see Loop). Not in a Go coroutine (internal/gocoro): there a
 			// move is refused with ErrThread.
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()

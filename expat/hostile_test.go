@@ -6,6 +6,7 @@ package expat_test
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"os"
 	"runtime"
@@ -205,5 +206,44 @@ func TestWalkGoexit(t *testing.T) {
 	t.Logf("RSS %+d KiB over 20,000 Walks ended by Goexit", grew)
 	if ran != 22000 || grew > 16<<10 {
 		t.Fatalf("%d functions ran; RSS grew by %d KiB over 20,000 Walks ended by Goexit", ran, grew)
+	}
+}
+
+// TestEventsInGoCoroutine: an Events loop inside one of the runtime's
+// coroutines (iter.Pull), made on a goroutine locked to its thread as a
+// kernel's Go tasks are, yields every event. The loop must not lock the
+// thread there: the runtime ends the process ("coro: OS thread locking
+// must match") at the coroutine's next switch if it does.
+func TestEventsInGoCoroutine(t *testing.T) {
+	need(t)
+	done := make(chan []string)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		next, stop := iter.Pull(func(yield func(string) bool) {
+			for ev, err := range expat.Events(strings.NewReader("<a><b>x</b><c/></a>")) {
+				if err != nil {
+					yield("error: " + err.Error())
+					return
+				}
+				if !yield(fmt.Sprint(ev.Kind, string(ev.Name), string(ev.Text))) { // a switch per event
+					return
+				}
+			}
+		})
+		defer stop()
+		var got []string
+		for {
+			s, ok := next()
+			if !ok {
+				break
+			}
+			got = append(got, s)
+		}
+		done <- got
+	}()
+	got := <-done
+	if len(got) != 7 {
+		t.Errorf("events through the coroutine: %q, want 7", got)
 	}
 }

@@ -1,6 +1,7 @@
 package expat
 
 import (
+	"github.com/corokernel/corokernel/internal/gocoro"
 	"io"
 	"iter"
 	"runtime"
@@ -46,9 +47,14 @@ func Events(r io.Reader) iter.Seq2[*Event, error] {
 		}
 		defer ps.free()
 		// The loop keeps its OS thread for its whole life, across the
-		// chunks' coroutines (each is bound to it anyway: see ctx.Resume).
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		// chunks' coroutines (each is bound to it anyway: see ctx.Resume),
+		// except inside one of the runtime's coroutines (iter.Pull, a
+		// kernel's Go task), where the runtime forbids it; there a move
+		// of the goroutine shows as ctx.ErrThread.
+		if !gocoro.InGoCoroutine() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+		}
 		call(lib.setElementHandler, ps.p, handlers[tagStart], handlers[tagEnd])
 		call(lib.setCharacterDataHandler, ps.p, handlers[tagText])
 		var c *ctx.Coroutine // the chunk being parsed

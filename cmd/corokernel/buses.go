@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/corokernel/corokernel/expat"
@@ -22,6 +23,7 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 	direction := fs.String("direction", "", "print only the buses going this `direction`, as \"North Bound\" (default every direction)")
 	source := fs.String("source", "expat-pull", "the XML event source: "+strings.Join(buses.SourceNames, ", "))
 	gen := fs.Int("gen", 0, "write a feed of `n` buses to FILE instead of reading one")
+	stagesFlag := fs.String("stages", "inline", "where the stages after the source run: inline (Run's one pipeline), thread (a task on another kernel, fed through its mailbox) or process (a child process, fed the events through a pipe)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: corokernel buses [-route r] [-direction d] [-source expat-pull|expat-push|encoding-xml] FILE")
 		fmt.Fprintln(stderr, "       corokernel buses -gen n FILE")
@@ -58,8 +60,10 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 		return bad("-source %q: want one of %s", *source, strings.Join(buses.SourceNames, ", "))
 	case set["gen"] && *gen < 1:
 		return bad("-gen %d: want at least 1 bus", *gen)
-	case set["gen"] && (set["route"] || set["direction"] || set["source"]):
-		return bad("-gen writes a feed: -route, -direction and -source are for reading one")
+	case set["gen"] && (set["route"] || set["direction"] || set["source"] || set["stages"]):
+		return bad("-gen writes a feed: -route, -direction, -source and -stages are for reading one")
+	case *stagesFlag != "inline" && *stagesFlag != "thread" && *stagesFlag != "process" && *stagesFlag != "child":
+		return bad("-stages %q: want inline, thread or process", *stagesFlag)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "corokernel buses: %v\n", err)
@@ -67,6 +71,14 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if set["gen"] {
 		return genFeed(files[0], *gen, stdout, fail)
+	}
+	filter := buses.Filter{Route: *route, Direction: *direction}
+	if *stagesFlag == "child" {
+		// The coprocess of -stages process: records on standard input.
+		if err := buses.RunEvents(os.Stdin, stdout, filter); err != nil {
+			return fail(err)
+		}
+		return 0
 	}
 	if *source != "encoding-xml" {
 		if err := expat.Available(); err != nil {
@@ -82,7 +94,16 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	if err := buses.Run(src, in, stdout, buses.Filter{Route: *route, Direction: *direction}); err != nil {
+	var err error
+	switch *stagesFlag {
+	case "thread":
+		err = buses.RunThread(src, in, stdout, filter)
+	case "process":
+		err = buses.RunProcess(src, in, stdout, stageProcess(filter))
+	default:
+		err = buses.Run(src, in, stdout, filter)
+	}
+	if err != nil {
 		var se *expat.SyntaxError
 		if errors.As(err, &se) || !strings.Contains(err.Error(), files[0]) {
 			err = fmt.Errorf("%s: %w", files[0], err)
@@ -90,6 +111,19 @@ func busesMain(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// stageProcess is the child of -stages process: this program again,
+// running the stages on the events its standard input brings.
+func stageProcess(f buses.Filter) *exec.Cmd {
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	cmd := exec.Command(self, "buses", "-stages", "child", "-route", f.Route, "-direction", f.Direction, "-")
+	cmd.Env = append(os.Environ(), "COROKERNEL_MAIN=1") // the tests' binary runs main with it
+	cmd.Stderr = os.Stderr
+	return cmd
 }
 
 // genFeed writes a feed of n buses to name ("-": stdout).

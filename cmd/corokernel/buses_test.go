@@ -135,3 +135,52 @@ func TestBusesMalformedFeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestBusesStages: -stages thread (the stages in a task on another
+// kernel, fed through its mailbox) and -stages process (in a child
+// process fed the events through a pipe) print the bytes -stages inline
+// prints, filtered or not, for every source; a malformed feed fails each
+// with exit 1; a bad -stages is a usage error.
+func TestBusesStages(t *testing.T) {
+	if err := expat.Available(); err != nil {
+		t.Skip(err)
+	}
+	feed := filepath.Join(t.TempDir(), "allroutes.xml")
+	var out, errs bytes.Buffer
+	if code := run([]string{"buses", "-gen", "3000", feed}, &out, &errs); code != 0 {
+		t.Fatalf("buses -gen: exit %d: %s", code, errs.String())
+	}
+	for _, filter := range [][]string{nil, {"-route", "22", "-direction", "North Bound"}} {
+		for _, src := range []string{"expat-pull", "encoding-xml"} {
+			want := ""
+			for _, stages := range []string{"inline", "thread", "process"} {
+				args := append([]string{"buses", "-source", src, "-stages", stages}, filter...)
+				out.Reset()
+				errs.Reset()
+				if code := run(append(args, feed), &out, &errs); code != 0 {
+					t.Fatalf("%v: exit %d: %s", args, code, errs.String())
+				}
+				if stages == "inline" {
+					want = out.String()
+					if want == "" {
+						t.Fatalf("%v printed nothing", args)
+					}
+				} else if out.String() != want {
+					t.Errorf("%v: %d bytes unlike -stages inline's %d", args, out.Len(), len(want))
+				}
+			}
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	os.WriteFile(bad, []byte("<buses><bus><id>1</id></bus><bus><id>2</i"), 0o644)
+	for _, stages := range []string{"thread", "process"} {
+		out.Reset()
+		errs.Reset()
+		if code := run([]string{"buses", "-stages", stages, bad}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "bad.xml") {
+			t.Errorf("-stages %s on a malformed feed: exit %d, %q; want 1 naming the file", stages, code, errs.String())
+		}
+	}
+	if code := run([]string{"buses", "-stages", "fiber", feed}, &out, &errs); code != 2 {
+		t.Errorf("-stages fiber: exit %d, want 2", code)
+	}
+}

@@ -1,4 +1,8 @@
-package ctx
+// Package gocoro tells whether the calling goroutine is one of the Go
+// runtime's coroutines (iter.Pull's), where a pull loop must not lock its
+// OS thread. Role: production plumbing shared by ctx and expat, whose
+// pull loops both ask.
+package gocoro
 
 import (
 	"iter"
@@ -12,7 +16,7 @@ import (
 // the runtime requires a coroutine's thread lock to be what it was when
 // the coroutine was made, and throws ("coro: OS thread locking must match
 // locking at coroutine creation", which no recover stops) at the next
-// switch otherwise. So a loop first asks inGoCoroutine.
+// switch otherwise. So a loop first asks InGoCoroutine.
 //
 // Every goroutine starts at one function, whose frame is the last of the
 // goroutine's frame-pointer chain (Go keeps frame pointers on amd64 and
@@ -65,11 +69,19 @@ func entryReturnPC(fp uintptr) (pc uintptr, ok bool) {
 	return 0, false
 }
 
-// inGoCoroutine reports whether the calling goroutine may be a coroutine
+// InGoCoroutine reports whether the calling goroutine may be a coroutine
 // of the Go runtime's (iter.Pull's), where a loop must not lock its
 // thread: true when its chain ends at runtime.corostart, and when that
 // cannot be told.
-func inGoCoroutine() bool {
+func InGoCoroutine() bool {
 	pc, ok := entryReturnPC(callerFP())
 	return !ok || coroReturnPC == 0 || pc == coroReturnPC
 }
+
+// word2ptr turns a stack address into a pointer without a conversion vet
+// flags (the frames it reads are live: the caller's own).
+func word2ptr(w uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&w)) }
+
+// Calibrated reports whether init found runtime.corostart's return
+// address (without it every goroutine counts as a possible coroutine).
+func Calibrated() bool { return coroReturnPC != 0 }
