@@ -91,7 +91,7 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		return bad("bad -only: %v", err)
 	}
 	var ms []measure.Mechanism
-	cfg := measure.Config{LoadC: loadC, EchoServers: echoServers, EchoServersOps: echoServersOps}
+	cfg := measure.Config{LoadC: loadC, EchoServers: echoServers, EchoServersOps: echoServersOps, BusesChild: stageProcess}
 	if *quick {
 		cfg.BusesFeedSize = 3e6 // a tenth of Beazley's feed
 	}

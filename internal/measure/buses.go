@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -96,6 +97,35 @@ func BusesPipeline(source, path string, n int) (time.Duration, error) {
 	return total, nil
 }
 
+// BusesStages is BusesPipeline with expat-pull as the source and the
+// stages in a task on another kernel (stages "thread") or in the child
+// process child makes (stages "process").
+func BusesStages(stages, path string, child func(buses.Filter) *exec.Cmd, n int) (time.Duration, error) {
+	if err := expat.Available(); err != nil {
+		return 0, Unavailable(err.Error())
+	}
+	f := buses.Filter{Route: BusesRoute, Direction: BusesDirection}
+	var total time.Duration
+	for range n {
+		in, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		if stages == "thread" {
+			err = buses.RunThread(buses.ExpatPull, in, io.Discard, f)
+		} else {
+			err = buses.RunProcess(buses.ExpatPull, in, io.Discard, child(f))
+		}
+		total += time.Since(start)
+		in.Close()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
 // BusesFloor parses the feed n times with libexpat driven entirely in C
 // (cdemo's cdemo_expat_count), handlers that only count events.
 func BusesFloor(lib CLib, path string, n int) (time.Duration, error) {
@@ -124,7 +154,7 @@ func BusesFloor(lib CLib, path string, n int) (time.Duration, error) {
 }
 
 // busesMechanisms are the contest's rows over a feed of about size bytes.
-func busesMechanisms(size int64, loadC func() (CLib, error)) []Mechanism {
+func busesMechanisms(size int64, loadC func() (CLib, error), child func(buses.Filter) *exec.Cmd) []Mechanism {
 	var path string
 	feed := func() error {
 		if path != "" {
@@ -166,6 +196,25 @@ func busesMechanisms(size int64, loadC func() (CLib, error)) []Mechanism {
 			Run: func(n int) (time.Duration, error) { return BusesPipeline(name, path, n) },
 		}
 		ms = append(ms, m)
+	}
+	for _, stages := range []string{"thread", "process"} {
+		what := "expat-pull with the stages in a task on another kernel, fed batches of events through its mailbox (Beazley's coroutines in threads)"
+		if stages == "process" {
+			what = "expat-pull with the stages in a child process, fed the events through a pipe (Beazley's coprocess)"
+		}
+		ms = append(ms, Mechanism{
+			Name: "buses expat-pull, stages " + stages, Section: Buses, Kind: stackfulNativeGo, What: what,
+			Avail: func() error {
+				if err := expat.Available(); err != nil {
+					return Unavailable(err.Error())
+				}
+				if stages == "process" && child == nil {
+					return Unavailable("no command for the stage process (the report's binary gives one)")
+				}
+				return feed()
+			},
+			Run: func(n int) (time.Duration, error) { return BusesStages(stages, path, child, n) },
+		})
 	}
 	ms = append(ms, Mechanism{
 		Name: "buses C floor", Section: Buses, Kind: "call, C only",

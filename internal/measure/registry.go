@@ -2,7 +2,9 @@ package measure
 
 import (
 	"fmt"
+	"github.com/corokernel/corokernel/internal/buses"
 	"maps"
+	"os/exec"
 	"slices"
 	"time"
 
@@ -27,6 +29,10 @@ type Config struct {
 	// BusesFeedSize is the size of the bus-feed contest's feed (default
 	// BusesFeedSize).
 	BusesFeedSize int64
+	// BusesChild makes the child process of the bus feed's "stages
+	// process" row (corokernel buses -stages child); without it the row
+	// says it cannot run.
+	BusesChild func(buses.Filter) *exec.Cmd
 }
 
 // An EchoServer returns the constructor of an echo server task on a
@@ -327,7 +333,7 @@ func Mechanisms(c Config) []Mechanism {
 	if size <= 0 {
 		size = BusesFeedSize
 	}
-	ms = append(ms, busesMechanisms(size, loadC)...)
+	ms = append(ms, busesMechanisms(size, loadC, c.BusesChild)...)
 
 	for _, l := range []struct {
 		name, what string
