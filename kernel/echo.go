@@ -149,15 +149,27 @@ func goEchoClient(s *Sys, fd int) {
 // non-blocking listening socket fd, as GoEchoServer does, with the
 // sub-machines Accept, Recv and Send run through Call.
 func StepEchoServer(fd int) Task {
-	m := &stepEchoServer{fd: fd}
+	m := &stepEchoServer{ownedFD: ownedFD{fd}}
 	m.acceptT = Step(&m.accept)
 	return Step(m)
+}
+
+// ownedFD is the fd a step machine of the echo servers owns: its Kill
+// (the kernel's, on a kill) closes it, once.
+type ownedFD struct{ fd int }
+
+// Kill closes the fd.
+func (o *ownedFD) Kill() {
+	if o.fd >= 0 {
+		unix.Close(o.fd)
+		o.fd = -1
+	}
 }
 
 // stepEchoServer is pyos8's server as a state machine. It reuses one
 // Accept machine, so that a connection costs no allocation but its own.
 type stepEchoServer struct {
-	fd      int
+	ownedFD
 	pc      int
 	accept  acceptMachine
 	acceptT Task
@@ -192,26 +204,18 @@ func (m *stepEchoServer) Step(r int64) Trap {
 	return Call(m.acceptT)
 }
 
-// Kill closes the listener.
-func (m *stepEchoServer) Kill() {
-	if m.fd >= 0 {
-		unix.Close(m.fd)
-		m.fd = -1
-	}
-}
-
 // stepEchoClient is pyos8's handle_client as a state machine: ReadWait,
 // then echoOnce, and a Send sub-machine only for what the socket could not
 // take at once.
 type stepEchoClient struct {
-	fd    int
+	ownedFD
 	pc    int
 	send  sendMachine
 	sendT Task
 }
 
 func newStepEchoClient(fd int) Task {
-	m := &stepEchoClient{fd: fd}
+	m := &stepEchoClient{ownedFD: ownedFD{fd}}
 	m.sendT = Step(&m.send)
 	return Step(m)
 }
@@ -242,14 +246,6 @@ func (m *stepEchoClient) Step(r int64) Trap {
 	}
 	m.pc = 1
 	return ReadWait(m.fd)
-}
-
-// Kill closes the connection.
-func (m *stepEchoClient) Kill() {
-	if m.fd >= 0 {
-		unix.Close(m.fd)
-		m.fd = -1
-	}
 }
 
 // resolve turns "host:port" into an address and port, looking the host up

@@ -49,10 +49,10 @@ func goEchoClientOps(s *Sys, fd int) {
 
 // StepEchoServerOps returns a step task that serves the echo protocol as
 // GoEchoServerOps does, with the traps AcceptOp, RecvOp and SendOp.
-func StepEchoServerOps(fd int) Task { return Step(&stepEchoServerOps{fd: fd}) }
+func StepEchoServerOps(fd int) Task { return Step(&stepEchoServerOps{ownedFD: ownedFD{fd}}) }
 
 type stepEchoServerOps struct {
-	fd int
+	ownedFD
 	pc int
 }
 
@@ -70,24 +70,16 @@ func (m *stepEchoServerOps) Step(r int64) Trap {
 			return Exit(r)
 		}
 		m.pc = 2
-		return NewTask(Step(&stepEchoClientOps{fd: int(r)}))
+		return NewTask(Step(&stepEchoClientOps{ownedFD: ownedFD{int(r)}}))
 	}
 	m.pc = 1
 	return AcceptOp(m.fd)
 }
 
-// Kill closes the listener.
-func (m *stepEchoServerOps) Kill() {
-	if m.fd >= 0 {
-		unix.Close(m.fd)
-		m.fd = -1
-	}
-}
-
 // stepEchoClientOps is handle_client on the completion traps: RecvOp into
 // a lent buffer, SendOp of it, again.
 type stepEchoClientOps struct {
-	fd  int
+	ownedFD
 	pc  int
 	buf []byte
 }
@@ -110,12 +102,4 @@ func (m *stepEchoClientOps) Step(r int64) Trap {
 	m.pc = 1
 	m.buf = nil // a lent buffer each time
 	return RecvOp(m.fd, &m.buf)
-}
-
-// Kill closes the connection.
-func (m *stepEchoClientOps) Kill() {
-	if m.fd >= 0 {
-		unix.Close(m.fd)
-		m.fd = -1
-	}
 }

@@ -96,17 +96,17 @@ func (p *uringPoller) watch(fd int, ev uint32) error {
 
 func (p *uringPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
 	var ts *unix.Timespec
-	min := uint32(1)
+	wait := uint32(1)
 	switch {
 	case timeout == 0:
-		min = 0
+		wait = 0
 	case timeout > 0:
-		p.ts = unix.NsecToTimespec(int64(min2(timeout, maxWait)))
+		p.ts = unix.NsecToTimespec(int64(min(timeout, maxWait)))
 		ts = &p.ts
 	}
 	// GETEVENTS even without waiting: with DEFER_TASKRUN, completions
 	// are made only then.
-	if _, err := p.r.enter(min, iorEnterGetEvents, ts); err != nil {
+	if _, err := p.r.enter(wait, iorEnterGetEvents, ts); err != nil {
 		return evs, err
 	}
 	runtime.KeepAlive(ts)
@@ -164,13 +164,6 @@ func (p *uringPoller) close() error {
 	p.buf.close(p.r)
 	p.r.close()
 	return nil
-}
-
-func min2(a, b time.Duration) time.Duration {
-	if a < b {
-		return a
-	}
-	return b
 }
 
 // submitOp queues o's request (completer).

@@ -19,35 +19,16 @@ func BenchmarkEchoKernels(b *testing.B) {
 	if err := measure.RaiseFDLimit(1000); err != nil {
 		b.Skip(err)
 	}
-	type server struct {
-		name  string
-		start func() (*measure.Server, error)
-	}
-	servers := []server{
+	servers := []echoPeer{
 		{"step-2kernels", func() (*measure.Server, error) { return measure.StartGroup(kernel.StepEchoServer, "epoll", 2) }},
 		{"step-1kernel", func() (*measure.Server, error) { return measure.StartKernel(kernel.StepEchoServer, "epoll") }},
 	}
-	if _, err := measure.StartGnet(2); err == nil {
-		servers = append(servers, server{"gnet2", func() (*measure.Server, error) { return measure.StartGnet(2) }})
+	if err := measure.GnetAvail(); err == nil {
+		servers = append(servers, echoPeer{"gnet2", func() (*measure.Server, error) { return measure.StartGnet(2) }})
 	} else {
 		b.Logf("no gnet row: %v", err)
 	}
-	const conns, msgs, rounds = 200, 200, 3
-	best := map[string]float64{}
-	for range b.N {
-		for range rounds {
-			for _, s := range servers {
-				d, err := measure.ManyConnsEcho(s.start, conns, conns*msgs)
-				if err != nil {
-					b.Fatalf("%s: %v", s.name, err)
-				}
-				best[s.name] = max(best[s.name], conns*msgs/d.Seconds())
-			}
-		}
-	}
-	for name, r := range best {
-		b.ReportMetric(r, name+"-msgs/s")
-	}
+	best := bestRates(b, servers)
 	if best["gnet2"] > 0 {
 		b.ReportMetric(best["step-2kernels"]/best["gnet2"], "2kernels/gnet2")
 	}

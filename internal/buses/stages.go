@@ -142,8 +142,8 @@ func RunThread(source Source, r io.Reader, w io.Writer, f Filter) error {
 		}
 	}))
 	g.SpawnOn(0, kernel.Go(func(s *kernel.Sys) {
-		buf := &sliceWriter{}
-		bw := bufio.NewWriterSize(buf, batchSize)
+		var buf bytes.Buffer
+		bw := bufio.NewWriterSize(&buf, batchSize)
 		enc := EncodeEvents(bw)
 		flush := func(end bool) {
 			bw.Flush()
@@ -151,14 +151,14 @@ func RunThread(source Source, r io.Reader, w io.Writer, f Filter) error {
 			if end {
 				word = 1
 			}
-			if ok, err := s.MailSend(stage, word, buf.b); !ok && srcErr == nil {
+			if ok, err := s.MailSend(stage, word, buf.Bytes()); !ok && srcErr == nil {
 				srcErr = fmt.Errorf("buses: the stage task is gone (%v)", err)
 			}
-			buf.b = buf.b[:0]
+			buf.Reset()
 		}
 		srcErr = source(r, func(kind expat.Kind, name, text []byte) {
 			enc(kind, name, text)
-			if bw.Buffered()+len(buf.b) >= batchSize {
+			if bw.Buffered()+buf.Len() >= batchSize {
 				flush(false)
 			}
 		})
@@ -198,11 +198,4 @@ func RunProcess(source Source, r io.Reader, w io.Writer, child *exec.Cmd) error 
 		return fmt.Errorf("buses: the stage process: %w", werr)
 	}
 	return ferr
-}
-
-type sliceWriter struct{ b []byte }
-
-func (s *sliceWriter) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
 }

@@ -80,6 +80,14 @@ func BusesPipeline(source, path string, n int) (time.Duration, error) {
 			return 0, Unavailable(err.Error())
 		}
 	}
+	return timeFeed(path, n, func(f io.Reader) error {
+		return buses.Run(src, f, io.Discard, buses.Filter{Route: BusesRoute, Direction: BusesDirection})
+	})
+}
+
+// timeFeed opens the feed at path n times and returns how long run took
+// over it in all.
+func timeFeed(path string, n int, run func(io.Reader) error) (time.Duration, error) {
 	var total time.Duration
 	for range n {
 		f, err := os.Open(path)
@@ -87,7 +95,7 @@ func BusesPipeline(source, path string, n int) (time.Duration, error) {
 			return 0, err
 		}
 		start := time.Now()
-		err = buses.Run(src, f, io.Discard, buses.Filter{Route: BusesRoute, Direction: BusesDirection})
+		err = run(f)
 		total += time.Since(start)
 		f.Close()
 		if err != nil {
@@ -105,25 +113,12 @@ func BusesStages(stages, path string, child func(buses.Filter) *exec.Cmd, n int)
 		return 0, Unavailable(err.Error())
 	}
 	f := buses.Filter{Route: BusesRoute, Direction: BusesDirection}
-	var total time.Duration
-	for range n {
-		in, err := os.Open(path)
-		if err != nil {
-			return 0, err
-		}
-		start := time.Now()
+	return timeFeed(path, n, func(in io.Reader) error {
 		if stages == "thread" {
-			err = buses.RunThread(buses.ExpatPull, in, io.Discard, f)
-		} else {
-			err = buses.RunProcess(buses.ExpatPull, in, io.Discard, child(f))
+			return buses.RunThread(buses.ExpatPull, in, io.Discard, f)
 		}
-		total += time.Since(start)
-		in.Close()
-		if err != nil {
-			return 0, err
-		}
-	}
-	return total, nil
+		return buses.RunProcess(buses.ExpatPull, in, io.Discard, child(f))
+	})
 }
 
 // BusesFloor parses the feed n times with libexpat driven entirely in C

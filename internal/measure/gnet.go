@@ -59,6 +59,12 @@ func moduleRoot() (string, error) {
 	}
 }
 
+// GnetAvail says why the gnet peer cannot run here, or nil.
+func GnetAvail() error {
+	_, err := gnetBinary()
+	return err
+}
+
 // StartGnet starts gnet's echo server with loops event loops, in a
 // process of its own.
 func StartGnet(loops int) (*Server, error) {

@@ -269,7 +269,7 @@ func Mechanisms(c Config) []Mechanism {
 	ms = append(ms, Mechanism{
 		Name: "echo gnet 1 loop", Section: Throughput, Kind: "event loop", Bytes: EchoSize,
 		What:  "gnet (peers/gnet, a process of its own), one event loop: " + load,
-		Avail: func() error { _, err := gnetBinary(); return err },
+		Avail: GnetAvail,
 		Run: func(n int) (time.Duration, error) {
 			s, err := StartGnet(1)
 			if err != nil {
