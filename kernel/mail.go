@@ -127,14 +127,20 @@ func (k *Kernel) spinForMail() bool {
 	start := time.Now()
 	for i := 0; ; i++ {
 		if k.remoteN.Load() != 0 {
-			k.spinning.Store(false)
+			k.spinning.Swap(false)
 			return true
 		}
 		if i&63 == 63 && time.Since(start) > mailSpin {
 			break
 		}
 	}
-	k.spinning.Store(false)
+	// A swap, not a store: Go's atomics are sequentially consistent
+	// anyway, but qemu-user runs arm64's store-release and load-acquire
+	// as plain moves on an x86 host, which may reorder a store with the
+	// load after it, and then both sides miss each other (the kernel
+	// blocks, the poster skips the eventfd). A read-modify-write is a
+	// full barrier everywhere; the poster's remoteN.Add is one too.
+	k.spinning.Swap(false)
 	return k.remoteN.Load() != 0
 }
 
