@@ -3,13 +3,15 @@ package ctx
 import (
 	"errors"
 	"fmt"
-	"github.com/corokernel/corokernel/internal/gocoro"
 	"iter"
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"github.com/corokernel/corokernel/internal/gocoro"
 )
 
 // Pull loops over C callback APIs: a C library that pushes callbacks runs
@@ -291,8 +293,10 @@ type Loop struct {
 	nargs   int
 	cfg     *config // loopDefaults without options
 	running atomic.Bool
-	runs    int // runs started: the first uses first, the others a new Call
+	pooled  bool // Calls' own, in loops: only one run ever has it
+	runs    int  // runs started: the first uses first, the others fresh ones
 	first   Call
+	fresh   []Call // Calls not used yet (newCall)
 	// fn's results in the last run, as callBody recorded them (Result)
 	returned, canceled bool
 	ret, fret, errno   uintptr
@@ -442,70 +446,111 @@ func (p *Pins) Unpin() { p.p.Unpin() }
 // sequence.
 //
 // Each iteration costs one Resume and allocates nothing.
-func (l *Loop) Calls() iter.Seq2[*Call, error] {
-	return func(yield func(*Call, error) bool) {
-		if !l.running.CompareAndSwap(false, true) {
-			yield(nil, ErrLoopRunning)
-			return
-		}
-		defer l.end()
-		if !l.cfg.roam && !gocoro.InGoCoroutine() {
-			// The body stays on this thread, and so must the goroutine,
-			// across the loop body's blocking and the scheduler's moves
-			// (see Loop). Not in a Go coroutine (internal/gocoro): there a
-			// move is refused with ErrThread.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-		}
-		l.returned, l.canceled = false, false
-		if l.cfg.err != nil {
-			yield(nil, l.cfg.err)
-			return
-		}
-		if l.nargs > 6 {
-			yield(nil, ErrTooManyArgs)
-			return
-		}
-		c, err := newCall(l.fn, l.args[:l.nargs], l.cfg)
-		if err != nil {
+func (l *Loop) Calls() iter.Seq2[*Call, error] { return l.run }
+
+// run is one run of the loop: Calls' sequence.
+func (l *Loop) run(yield func(*Call, error) bool) {
+	if !l.pooled && !l.running.CompareAndSwap(false, true) {
+		yield(nil, ErrLoopRunning)
+		return
+	}
+	// One deferred call undoes what the run did, in the reverse order: a
+	// single defer is open-coded, several with this many returns are not.
+	var r runState
+	r.l = l
+	defer r.finish()
+	if !l.cfg.roam && !gocoro.InGoCoroutine() {
+		// The body stays on this thread, and so must the goroutine,
+		// across the loop body's blocking and the scheduler's moves (see
+		// Loop). Not in a Go coroutine (internal/gocoro): there a move is
+		// refused with ErrThread.
+		runtime.LockOSThread()
+		r.locked = true
+	}
+	l.returned, l.canceled = false, false
+	if l.cfg.err != nil {
+		yield(nil, l.cfg.err)
+		return
+	}
+	if l.nargs > 6 {
+		yield(nil, ErrTooManyArgs)
+		return
+	}
+	c, err := newCall(l.fn, l.args[:l.nargs], l.cfg)
+	if err != nil {
+		yield(nil, err)
+		return
+	}
+	// A Call is never reused across runs: one kept from an earlier run
+	// stays expired.
+	k := &l.first
+	if l.runs++; l.runs > 1 {
+		k = l.newCall()
+	}
+	*k = Call{co: c.co, loop: l}
+	r.c, r.k = c, k
+	for {
+		_, done, err := c.Resume(k.answer)
+		switch {
+		case err != nil:
 			yield(nil, err)
 			return
-		}
-		// A Call is never reused across runs: one kept from an earlier run
-		// stays expired.
-		k := &l.first
-		if l.runs++; l.runs > 1 {
-			k = new(Call)
-		}
-		*k = Call{co: c.co, loop: l}
-		defer func() {
-			k.co = nil
-			if returned, _ := c.close(); returned {
-				l.record(c.co)
-				l.canceled = true
-			}
-			c.recycle()
-		}()
-		for {
-			_, done, err := c.Resume(k.answer)
-			switch {
-			case err != nil:
-				yield(nil, err)
-				return
-			case done:
-				l.record(c.co)
-				if l.cfg.check != nil {
-					if err := l.cfg.check(l.ret, syscall.Errno(l.errno)); err != nil {
-						yield(nil, err)
-					}
+		case done:
+			l.record(c.co)
+			if l.cfg.check != nil {
+				if err := l.cfg.check(l.ret, syscall.Errno(l.errno)); err != nil {
+					yield(nil, err)
 				}
-				return
 			}
-			k.answer = 0
-			if !yield(k, nil) {
-				return
-			}
+			return
 		}
+		k.answer = 0
+		if !yield(k, nil) {
+			return
+		}
+	}
+}
+
+// newCall returns a Call no run has used, from a block of them: each is
+// used once, so one kept from an earlier run stays expired, and a loop
+// run again and again allocates once per callsPerBlock runs.
+func (l *Loop) newCall() *Call {
+	if len(l.fresh) == 0 {
+		l.fresh = make([]Call, callsPerBlock)
+	}
+	k := &l.fresh[0]
+	l.fresh = l.fresh[1:]
+	return k
+}
+
+const callsPerBlock = 16
+
+// runState is what a run has to undo when it ends, however it ends.
+type runState struct {
+	l      *Loop
+	c      *Coroutine // nil until made
+	k      *Call
+	locked bool // the run locked its thread
+}
+
+// finish ends a run: its Call expires, its coroutine is closed (which
+// cancels a body still suspended) and recycled, the thread unlocked and
+// the buffers lent in it unpinned.
+func (r *runState) finish() {
+	if c := r.c; c != nil {
+		r.k.co = nil
+		if returned, _ := c.close(); returned {
+			r.l.record(c.co)
+			r.l.canceled = true
+		}
+		c.recycle()
+	}
+	if r.locked {
+		runtime.UnlockOSThread()
+	}
+	r.l.pins.Unpin()
+	if !r.l.pooled {
+		r.l.running.Store(false)
 	}
 }
 
@@ -514,18 +559,14 @@ func (l *Loop) record(co *coro) {
 	l.returned, l.ret, l.fret, l.errno = true, co.value, co.fret, co.errno
 }
 
-// end ends a run: the buffers lent in it are unpinned.
-func (l *Loop) end() {
-	l.pins.Unpin()
-	l.running.Store(false)
-}
-
 // Calls runs the C function fn(args...) on a new coroutine and yields each
 // call that fn, or a library it drives, makes of a yield function, in
 // order: NewLoop(fn, args).Calls(), which says more. NewLoop takes options
-// and keeps fn's result.
+// and keeps fn's result. The sequence may be ranged over again, from
+// inside itself or from several goroutines at once: each range is a run
+// of its own.
 func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
-	return NewLoop(fn, args).Calls()
+	return pooledLoop(fn, args, &loopDefaults)
 }
 
 // DirectCalls is Calls with the coroutine in direct mode (WithDirect):
@@ -533,5 +574,30 @@ func Calls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
 // between its callbacks and never calls Go. Read WithDirect's contract
 // before choosing it.
 func DirectCalls(fn uintptr, args ...uintptr) iter.Seq2[*Call, error] {
-	return NewLoop(fn, args, WithDirect()).Calls()
+	return pooledLoop(fn, args, &directDefaults)
 }
+
+// directDefaults is DirectCalls' config.
+var directDefaults = config{size: DefaultStackSize, owned: true, name: loopName, direct: true}
+
+// pooledLoop is the sequence of Calls and DirectCalls: their Loop is
+// nobody else's, so each run borrows one from loops rather than
+// allocating it (a third of what a short loop cost to start). The
+// sequence itself holds only words, which the garbage collector need not
+// scan.
+func pooledLoop(fn uintptr, args []uintptr, cfg *config) iter.Seq2[*Call, error] {
+	var a [6]uintptr
+	copy(a[:], args)
+	n := len(args)
+	return func(yield func(*Call, error) bool) {
+		l := loops.Get().(*Loop)
+		l.fn, l.args, l.nargs, l.cfg = fn, a, n, cfg
+		l.run(yield)
+		// A panic out of the loop body leaves l to the collector.
+		loops.Put(l)
+	}
+}
+
+// loops holds the Loops of Calls and DirectCalls between runs. Their runs
+// count is never below 1, so each run has a fresh Call (newCall).
+var loops = sync.Pool{New: func() any { return &Loop{runs: 1, pooled: true} }}

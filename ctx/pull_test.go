@@ -252,6 +252,31 @@ func TestLoopMisuse(t *testing.T) {
 	if inner != 1 {
 		t.Errorf("the inner range made %d iterations, want 1", inner)
 	}
+
+	// A Calls sequence ranged inside itself is two runs, each its own
+	// Loop (pooled): both run, and the outer Call outlives the inner run.
+	seq := ctx.Calls(bsearch, args...)
+	outer, nested := 0, 0
+	for call, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		outer++
+		for inner, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			nested++
+			inner.Return(0)
+		}
+		if call.Arg(1) != args[1] {
+			t.Errorf("after a nested run the outer Call reads %x, want %x", call.Arg(1), args[1])
+		}
+		call.Return(0)
+	}
+	if outer != 1 || nested != 1 {
+		t.Errorf("a Calls sequence ranged inside itself: %d and %d iterations, want 1 and 1", outer, nested)
+	}
 }
 
 // TestCallAccessors: the typed accessors read the ABI's registers as C
