@@ -80,6 +80,7 @@
 #define CK_TRAP_SEND      13 /* a = fd, b = struct ck_buf *; result: bytes sent, all of them */
 #define CK_TRAP_MAILSEND  14 /* a = task id (any kernel of the group), b = word <= INT64_MAX; result 1 when delivered, 0 for no such task; waits while the mailbox is full */
 #define CK_TRAP_MAILRECV  15 /* result: the word of the next message of the caller's mailbox; waits while it is empty */
+#define CK_TRAP_CLOSE     16 /* a = fd; result 0 or an error: closes fd, failing the other tasks' waits on it (CK_TRAP_EBADF) */
 
 /*
  * The buffer of CK_TRAP_RECV and CK_TRAP_SEND: the completion traps, one

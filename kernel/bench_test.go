@@ -197,7 +197,7 @@ func benchPoll(b *testing.B, poller string, idle int) {
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
-	k := New(WithPoller(poller))
+	k := New(withPoller(poller))
 	for range idle {
 		fd, err := unix.FcntlInt(uintptr(p[0]), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
@@ -255,7 +255,7 @@ func BenchmarkEcho(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				k := New(WithPoller(poller))
+				k := New(withPoller(poller))
 				k.Spawn(server(lfd))
 				done := make(chan error)
 				go func() { done <- k.Run() }()

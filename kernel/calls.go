@@ -83,6 +83,13 @@ func MailSendOp(tid TID, word uintptr, data *[]byte) Trap {
 	return Trap{Op: OpMailSend, A: uintptr(tid), B: word, Buf: data}
 }
 
+// CloseOp returns the trap that closes fd through the kernel: the other
+// tasks waiting on fd get CodeBadFD, the poller forgets it, and then it
+// is closed. Its result is 0, or a negative errno or Code. A kernel made
+// WithOwnedFDs needs every fd a task waited on and outlives closed this
+// way; any kernel takes it.
+func CloseOp(fd int) Trap { return Trap{Op: OpClose, A: uintptr(fd)} }
+
 // MailRecvOp returns the trap that takes the next message of the task's
 // own mailbox, waiting while it is empty. Its result is the message's
 // word; when data is not nil, *data is set to its bytes (the task's to

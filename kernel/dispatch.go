@@ -151,6 +151,8 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 		if r, ok = k.startOp(t, tr); ok {
 			return true
 		}
+	case OpClose:
+		r = k.closeFD(t, tr.A)
 	case OpMailSend:
 		var ok bool
 		if r, ok = k.mailSend(t, tr); ok {
@@ -226,12 +228,36 @@ func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
 		w.r = append(w.r, t)
 	}
 	t.state, t.op, t.arg = sIO, op, uintptr(fd)
-	t.fd, t.write = fd, op == OpWriteWait
+	t.fd, t.write, t.waited = fd, op == OpWriteWait, true
 	k.seq++
 	t.seq = k.seq
 	k.nio++
 	k.pollSoon()
 	return 0, true
+}
+
+// closeFD is trap Close of t: the other tasks' waits on fd fail with
+// CodeBadFD (their requests in flight under uring end at the next
+// sweep, as for any closed fd), the poller forgets fd, and it is closed.
+func (k *Kernel) closeFD(t *task, a uintptr) int64 {
+	fd := int(a)
+	if a > math.MaxInt32 || fd == k.wakefd || !fdOpen(fd) {
+		return int64(CodeBadFD)
+	}
+	if fd < len(k.fds) {
+		w := &k.fds[fd]
+		k.wakeLater(&w.r, int64(CodeBadFD))
+		k.wakeLater(&w.w, int64(CodeBadFD))
+		k.flushWoken()
+	}
+	k.p.watch(fd, 0)
+	if t.waited && t.fd == fd {
+		t.waited = false // nothing to forget at its end
+	}
+	if err := unix.Close(fd); err != nil {
+		return -int64(err.(unix.Errno))
+	}
+	return 0
 }
 
 // errCode maps a poller error to a trap result word.

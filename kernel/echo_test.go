@@ -38,7 +38,7 @@ func TestSendRecv(t *testing.T) {
 			a, b := socketpair(t)
 			var got []byte
 			var sent, eof, bad int64 = -100, -100, -100
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			if kind == "go" {
 				k.Spawn(Go(func(s *Sys) {
 					n, err := GoSend(s, a, msg)
@@ -121,7 +121,7 @@ func TestEchoServerEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			k := New(WithPoller(poller), WithLog(&out))
+			k := New(withPoller(poller), WithLog(&out))
 			setSweep(t, 10*time.Millisecond)
 			k.Spawn(server(lfd))
 			k.Spawn(Go(func(s *Sys) {
@@ -145,7 +145,7 @@ func TestEchoServerStop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			k.Spawn(server(lfd))
 			done := make(chan error)
 			go func() { done <- k.Run() }()

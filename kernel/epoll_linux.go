@@ -8,12 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func newEpollPoller() (poller, int, error) {
+func newEpollPoller(keep bool) (poller, int, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, 0, fmt.Errorf("kernel: epoll_create1: %w", err)
 	}
-	return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256)}, math.MaxInt32 + 1, nil
+	return &epollPoller{epfd: fd, buf: make([]unix.EpollEvent, 256), keep: keep}, math.MaxInt32 + 1, nil
 }
 
 // epollPoller waits with epoll(7): the kernel keeps the interest set, so a
@@ -22,11 +22,23 @@ func newEpollPoller() (poller, int, error) {
 // EPOLL_CTL_MOD when tasks wait on it again, which also copes with fds
 // closed and reused behind the kernel's back (MOD fails with ENOENT and
 // the fd is added anew).
+//
+// With keep (WithOwnedFDs: no fd is closed behind the kernel's back),
+// registrations are level-triggered and stay armed: a wait for what is
+// armed already costs no system call, the common case of a task that
+// waits on its socket again after each message. The kernel drops a
+// registration that is reported while nobody waits on it (ioReady), and
+// one whose task ended (exit).
 type epollPoller struct {
 	epfd int
 	st   []uint8 // per fd: bit 0 registered, bits 1-2 the armed events
 	buf  []unix.EpollEvent
+	keep bool
+	ctls int // epoll_ctl calls made: for the tests
 }
+
+// keeps reports whether registrations outlive the waits that armed them.
+func (p *epollPoller) keeps() bool { return p.keep }
 
 const epollReg = 1
 
@@ -39,17 +51,24 @@ func (p *epollPoller) watch(fd int, ev uint32) error {
 	if ev == 0 && s == 0 {
 		return nil
 	}
-	// Armed already for the same events, it is armed again all the same:
-	// the fd may have been closed, its registration dropped by the OS
-	// without a word, and its number reused (MOD then fails with ENOENT
-	// and the new file is added).
+	if p.keep && ev != 0 && s == epollReg|uint8(ev<<1) {
+		return nil // kept, armed for just this already
+	}
+	// Without keep, armed already for the same events, it is armed again
+	// all the same: the fd may have been closed, its registration dropped
+	// by the OS without a word, and its number reused (MOD then fails with
+	// ENOENT and the new file is added).
+	p.ctls++
 	if ev == 0 {
-		// Waiters left (killed): drop the registration.
+		// No waiters left: drop the registration.
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 		p.st[fd] = 0
 		return nil
 	}
 	e := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: int32(fd)}
+	if p.keep {
+		e.Events = 0 // level-triggered, armed until changed
+	}
 	if ev&evRead != 0 {
 		e.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
 	}
@@ -93,7 +112,9 @@ func (p *epollPoller) wait(timeout time.Duration, evs []event) ([]event, error) 
 		if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			ev |= evWrite
 		}
-		p.st[fd] = epollReg // one-shot: disarmed, still registered
+		if !p.keep {
+			p.st[fd] = epollReg // one-shot: disarmed, still registered
+		}
 		evs = append(evs, event{fd, ev})
 	}
 	return evs, nil

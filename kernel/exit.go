@@ -28,6 +28,11 @@ func (k *Kernel) kill(t *task) {
 
 // exit removes an ended task and wakes the tasks waiting for it.
 func (k *Kernel) exit(t *task) {
+	if t.waited && k.keeps && t.fd < len(k.fds) && k.fds[t.fd].want() == 0 {
+		// Its fd may be closed by now, behind the kernel's back, and its
+		// number reused: its kept registration (WithOwnedFDs) is dropped.
+		k.p.watch(t.fd, 0)
+	}
 	k.removeTask(t)
 	k.ntasks.Add(-1)
 	t.state = sDead

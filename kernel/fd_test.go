@@ -6,6 +6,7 @@ package kernel
 import (
 	"errors"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestHighFD(t *testing.T) {
 		}
 		var got, low error = errors.New("not run"), errors.New("not run")
 		r2, w2 := pipe(t)
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Go(func(s *Sys) { got = s.ReadWait(high) }))
 		k.Spawn(Go(func(s *Sys) { low = s.ReadWait(r2) }))
 		k.Spawn(Go(func(s *Sys) { s.Yield(); unix.Write(w2, []byte("y")) }))
@@ -66,7 +67,7 @@ func TestBadFD(t *testing.T) {
 		var neg, negW, cl error
 		var ok error = errors.New("not run")
 		var stepRes int64 = 1
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Go(func(s *Sys) { neg = s.ReadWait(-1) }))
 		k.Spawn(Go(func(s *Sys) { negW = s.WriteWait(-7) }))
 		k.Spawn(Go(func(s *Sys) { cl = s.ReadWait(closed) }))
@@ -106,7 +107,7 @@ func TestCloseWhileWaiting(t *testing.T) {
 		r, _ := pipe(t)
 		r2, w2 := pipe(t)
 		var victim, other error = errors.New("not run"), errors.New("not run")
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		setSweep(t, 20*time.Millisecond)
 		k.Spawn(Go(func(s *Sys) { victim = s.ReadWait(r) }))
 		k.Spawn(Go(func(s *Sys) { other = s.ReadWait(r2) }))
@@ -145,7 +146,7 @@ func TestRegularFile(t *testing.T) {
 	defer f.Close()
 	eachPoller(t, func(t *testing.T, poller string) {
 		var r, w error = errors.New("not run"), errors.New("not run")
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Go(func(s *Sys) { r = s.ReadWait(int(f.Fd())); w = s.WriteWait(int(f.Fd())) }))
 		run(t, k)
 		if r != nil || w != nil {
@@ -159,7 +160,7 @@ func TestSharedFD(t *testing.T) {
 	eachPoller(t, func(t *testing.T, poller string) {
 		r, w := pipe(t)
 		n := 0
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		for range 2 {
 			k.Spawn(Go(func(s *Sys) {
 				if s.ReadWait(r) == nil {
@@ -171,6 +172,103 @@ func TestSharedFD(t *testing.T) {
 		run(t, k)
 		if n != 2 {
 			t.Errorf("%d of 2 readers woke", n)
+		}
+	})
+}
+
+// TestOwnedFDs: WithOwnedFDs keeps an epoll registration across waits: a
+// task that waits on its fd again after each message makes no epoll_ctl
+// call for it, where a kernel without the promise re-arms it on every
+// wait. A registration reported while nobody waits is dropped, and the
+// task's end drops its last.
+func TestOwnedFDs(t *testing.T) {
+	const waits = 100
+	for _, owned := range []bool{false, true} {
+		opts := []Option{WithPoller("epoll")}
+		if owned {
+			opts = append(opts, WithOwnedFDs())
+		}
+		k := New(opts...)
+		r, w := pipe(t)
+		ctls := func() int { return k.p.(*epollPoller).ctls }
+		var during, idle int
+		k.Spawn(Go(func(s *Sys) {
+			var b [1]byte
+			before := ctls()
+			for range waits {
+				unix.Write(w, []byte("x"))
+				if err := s.ReadWait(r); err != nil {
+					t.Error(err)
+					return
+				}
+				unix.Read(r, b[:])
+			}
+			during = ctls() - before
+			// Readable with nobody waiting: reported once, then dropped.
+			unix.Write(w, []byte("y"))
+			s.Sleep(20 * time.Millisecond)
+			idle = ctls() - before - during
+		}))
+		run(t, k)
+		if owned && (during > 1 || idle != 1) {
+			t.Errorf("WithOwnedFDs: %d epoll_ctl calls for %d waits (want at most 1), %d for the unwaited event (want 1)", during, waits, idle)
+		}
+		if !owned && during < waits {
+			t.Errorf("without WithOwnedFDs: %d epoll_ctl calls for %d waits, want one per wait", during, waits)
+		}
+	}
+}
+
+// TestCloseTrap: Close (Go) and CloseOp (step) close an fd through the
+// kernel: the other tasks waiting on it get ErrBadFD at once, under every
+// poller; a second close, a negative fd or the kernel's own eventfd get
+// ErrBadFD / CodeBadFD.
+func TestCloseTrap(t *testing.T) {
+	eachPoller(t, func(t *testing.T, poller string) {
+		var p [2]int // not pipe(t): its cleanup would close the numbers again
+		if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		r, w := p[0], p[1]
+		defer unix.Close(w)
+		var q [2]int // the step task's
+		if err := unix.Pipe2(q[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(q[1])
+		k := New(withPoller(poller))
+		var waited, first, again error = errNotRun, errNotRun, errNotRun
+		k.Spawn(Go(func(s *Sys) { waited = s.ReadWait(r) }))
+		k.Spawn(Go(func(s *Sys) {
+			s.Yield() // the first task waits on r now
+			first, again = s.Close(r), s.Close(r)
+			if fdOpen(r) {
+				t.Error("Close left the fd open")
+			}
+			if err := s.Close(k.wakefd); err != ErrBadFD {
+				t.Errorf("Close of the kernel's eventfd = %v, want ErrBadFD", err)
+			}
+		}))
+		var stepR []int64
+		pc := 0
+		k.Spawn(Step(StepFunc(func(res int64) Trap {
+			if pc++; pc > 1 {
+				stepR = append(stepR, res)
+			}
+			switch pc {
+			case 1:
+				return CloseOp(q[0])
+			case 2:
+				return CloseOp(-1)
+			}
+			return Exit(0)
+		})))
+		runWithin(t, k, 5*time.Second, "a task waiting on a closed fd never woke")
+		if waited != ErrBadFD || first != nil || again != ErrBadFD {
+			t.Errorf("waiter %v, Close %v, Close again %v; want ErrBadFD, nil, ErrBadFD", waited, first, again)
+		}
+		if !slices.Equal(stepR, []int64{0, int64(CodeBadFD)}) {
+			t.Errorf("CloseOp(fd), CloseOp(-1) = %v, want [0 %d]", stepR, CodeBadFD)
 		}
 	})
 }

@@ -273,6 +273,16 @@ func (s *Sys) MailSend(tid TID, word uintptr, data []byte) (bool, error) {
 	return r == 1, nil
 }
 
+// Close closes fd through the kernel (CloseOp): the other tasks waiting
+// on it get ErrBadFD, the poller forgets it, and it is closed. The error
+// is ErrBadFD for an fd that is not open, else the close's (an errno).
+func (s *Sys) Close(fd int) error {
+	if r := s.call(Trap{Op: OpClose, A: uintptr(fd)}); r < 0 {
+		return opErr(r)
+	}
+	return nil
+}
+
 // MailRecv takes the next message of the task's mailbox, waiting while it
 // is empty (MailRecvOp): its word and its bytes, which are the task's.
 func (s *Sys) MailRecv() (word uintptr, data []byte, err error) {

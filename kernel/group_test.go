@@ -18,7 +18,7 @@ import (
 // kernel's tasks run on one OS thread and the kernels on three.
 func TestGroupTasks(t *testing.T) {
 	eachPoller(t, func(t *testing.T, poller string) {
-		g := NewGroup(3, WithPoller(poller))
+		g := NewGroup(3, withPoller(poller))
 		if g.Len() != 3 || g.Kernel(3) != nil || g.Kernel(-1) != nil {
 			t.Fatalf("Len %d, Kernel(3) %v, Kernel(-1) %v", g.Len(), g.Kernel(3), g.Kernel(-1))
 		}
@@ -149,7 +149,7 @@ func TestListenGroupSpread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := NewGroup(2, WithPoller(poller))
+		g := NewGroup(2, withPoller(poller))
 		var count [2]atomic.Int64
 		for i, fd := range fds {
 			g.SpawnOn(i, Go(func(s *Sys) {

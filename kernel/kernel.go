@@ -45,12 +45,13 @@ type Kernel struct {
 	// Mail (mail.go): mailMu guards the mailboxes of this kernel's tasks,
 	// the writes of tasks (which other kernels read under it) and remote,
 	// the wakeups other kernels (or this one) post for its tasks.
-	mailMu    sync.Mutex
-	remote    []remoteWake
-	remoteN   atomic.Int32
-	spinning  atomic.Bool  // spinForMail spins: a post need not write the eventfd
-	mailWaits int          // tasks waiting in mail traps (group kernels only)
-	ntasks    atomic.Int64 // tasks spawned and not ended, for NumTasks
+	mailMu      sync.Mutex
+	remote      []remoteWake
+	remoteSpare []remoteWake // applyRemote's other list, the scheduler's
+	remoteN     atomic.Int32
+	spinning    atomic.Bool  // spinForMail spins: a post need not write the eventfd
+	mailWaits   int          // tasks waiting in mail traps (group kernels only)
+	ntasks      atomic.Int64 // tasks spawned and not ended, for NumTasks
 
 	// Spawn from other goroutines while Run runs: the tasks wait in inbox
 	// until the scheduler takes them (drain), at the next trap or poll.
@@ -73,6 +74,8 @@ type Kernel struct {
 
 	log, trace io.Writer
 	pollerName string
+	ownedFDs   bool // WithOwnedFDs was given
+	keeps      bool // the poller keeps registrations across waits (epoll with WithOwnedFDs)
 	p          poller
 	fdLimit    int
 	evs        []event
@@ -154,6 +157,22 @@ func WithTrace(w io.Writer) Option {
 // error for a name CheckPoller refuses, saying why.
 func WithPoller(name string) Option {
 	return func(k *Kernel) { k.pollerName = name }
+}
+
+// WithOwnedFDs is a promise that lets the epoll kernel keep an fd
+// registered across waits, one system call less per wait: every fd a
+// task waits on is closed with the Close trap (CloseOp, Sys.Close,
+// CK_TRAP_CLOSE), or by the task that last waited on it, just before that
+// task ends. Go's own network poller keeps the same rule (its fds are
+// closed through package os and net).
+//
+// Without it, each wait re-arms a one-shot registration (EPOLL_CTL_MOD),
+// because an fd closed behind the kernel's back loses its registration
+// with no word and its number may come back as a new file the kernel has
+// never seen. Breaking the promise risks exactly that: a task that waits
+// on the new file may never wake. The other pollers ignore the option.
+func WithOwnedFDs() Option {
+	return func(k *Kernel) { k.ownedFDs = true }
 }
 
 // New returns a kernel with no tasks.

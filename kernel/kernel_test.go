@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,14 +37,27 @@ func pipe(t *testing.T) (r, w int) {
 
 // eachPoller runs f as a subtest for every poller.
 func eachPoller(t *testing.T, f func(t *testing.T, poller string)) {
-	for _, p := range []string{"select", "poll", "epoll", "uring"} {
+	for _, p := range []string{"select", "poll", "epoll", "epoll-owned", "uring"} {
 		t.Run(p, func(t *testing.T) {
-			if err := CheckPoller(p); err != nil {
+			if err := CheckPoller(strings.TrimSuffix(p, "-owned")); err != nil {
 				t.Skip(err) // says why: no io_uring here, or refused
 			}
 			f(t, p)
 		})
 	}
+}
+
+// withPoller is WithPoller for eachPoller's names: "epoll-owned" is
+// epoll WithOwnedFDs, whose tasks close what they waited on only through
+// the kernel or just before they end.
+func withPoller(name string) Option {
+	if name == "epoll-owned" {
+		return func(k *Kernel) {
+			WithPoller("epoll")(k)
+			WithOwnedFDs()(k)
+		}
+	}
+	return WithPoller(name)
 }
 
 func TestUnknownTID(t *testing.T) {
@@ -193,7 +207,7 @@ func TestKillWaiting(t *testing.T) {
 		inner := &killRecorder{trap: ReadWait(r2)}
 		outer := &killRecorder{trap: Call(Step(inner))}
 
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		// A task killed before it ever ran, from the ready queue.
 		var neverTID TID
 		k.Spawn(Go(func(s *Sys) {

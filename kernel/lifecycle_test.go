@@ -77,7 +77,7 @@ func TestStop(t *testing.T) {
 					body(s)
 				})
 			}
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			started := make(chan bool)
 			k.Spawn(gotask(func(s *Sys) { close(started); s.ReadWait(r) }))
 			k.Spawn(gotask(func(s *Sys) { s.Sleep(time.Hour) }))

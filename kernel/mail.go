@@ -153,10 +153,16 @@ func (k *Kernel) postLocked(t *task, seq uint64, r int64) {
 // in the wait each names; a woken receiver gets its message's bytes.
 func (k *Kernel) applyRemote() {
 	k.mailMu.Lock()
+	// Two lists in turn: the posters append to one while this pass reads
+	// the other, and neither is allocated again.
 	ws := k.remote
-	k.remote = nil
+	k.remote, k.remoteSpare = k.remoteSpare[:0], nil
 	k.remoteN.Store(0)
 	k.mailMu.Unlock()
+	defer func() {
+		clear(ws)
+		k.remoteSpare = ws[:0]
+	}()
 	for _, w := range ws {
 		t := w.t
 		if t.state != sMail || t.mail.seq != w.seq {

@@ -120,14 +120,14 @@ func TestGoldenNative(t *testing.T) {
 func TestNativeMisuse(t *testing.T) {
 	eachPoller(t, func(t *testing.T, poller string) {
 		var out bytes.Buffer
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Native(sym(t, "ck_misuse"), printTo(&out)))
 		if err := k.Run(); err != nil {
 			t.Fatal(err)
 		}
 		want := "outside a task: -1\nunknown op: -38\nnegative fd: -9\nclosed fd: -9\n" +
 			"recv, no ck_buf: -22\nrecv, len 0: -22\nsend, NULL data: -22\nrecv, negative fd: -9\naccept, closed fd: -9\n" +
-			"still running: 1\n"
+			"close: 0\nclose again: -9\nclose, negative fd: -9\nstill running: 1\n"
 		if out.String() != want {
 			t.Fatalf("misuse:\n%s\nwant:\n%s", out.String(), want)
 		}
@@ -337,7 +337,7 @@ func TestNativeTaskThread(t *testing.T) {
 		log[0] = 40
 		var pin runtime.Pinner
 		pin.Pin(&log[0])
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		for range 3 {
 			k.Spawn(Go(func(s *Sys) {
 				for range 20 {

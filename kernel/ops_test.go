@@ -28,7 +28,7 @@ func TestOpsSendRecv(t *testing.T) {
 			a, b := socketpair(t)
 			var got []byte
 			var sent, eof, bad, invalid int64 = -100, -100, -100, -100
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			switch kind {
 			case "go", "go-lent":
 				k.Spawn(Go(func(s *Sys) {
@@ -138,7 +138,7 @@ func TestOpsAccept(t *testing.T) {
 		a, _ := socketpair(t)
 		var flags, fdflags int
 		var errBad, errNotListening error
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Go(func(s *Sys) {
 			c, err := s.Accept(lfd)
 			if err != nil {
@@ -187,7 +187,7 @@ func TestOpsPipe(t *testing.T) {
 			defer unix.Close(p[0])
 			defer unix.Close(p[1])
 			var got []byte
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			k.Spawn(Go(func(s *Sys) {
 				b, err := s.RecvLent(p[0])
 				if err != nil {
@@ -221,7 +221,7 @@ func TestOpsKill(t *testing.T) {
 			big := make([]byte, 8<<20)
 			victimBuf := make([]byte, 4096)
 			unwound := false
-			k := New(WithPoller(poller))
+			k := New(withPoller(poller))
 			victim := k.Spawn(Go(func(s *Sys) {
 				defer func() { unwound = true }()
 				switch what {
@@ -271,7 +271,7 @@ func TestOpsClosedFD(t *testing.T) {
 		fd := p[0]
 		var first error
 		var firstGot, second []byte
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		k.Spawn(Go(func(s *Sys) {
 			var b []byte
 			b, first = s.RecvLent(fd)
@@ -316,7 +316,7 @@ func TestOpsClosedFD(t *testing.T) {
 func TestOpsIdleHoldNoBuffer(t *testing.T) {
 	eachPoller(t, func(t *testing.T, poller string) {
 		const n = 200
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		var fds []int
 		for range n {
 			a, b := socketpair(t)
@@ -395,7 +395,7 @@ func TestOpsStarved(t *testing.T) {
 	setLendRing(t, 2)
 	eachPoller(t, func(t *testing.T, poller string) {
 		const conns, rounds = 40, 20
-		k := New(WithPoller(poller))
+		k := New(withPoller(poller))
 		var peers []int
 		for range conns {
 			a, b := socketpair(t)

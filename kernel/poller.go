@@ -72,21 +72,21 @@ func CheckPoller(name string) error {
 
 // newPoller makes the named poller. limit is the first fd it cannot wait
 // on (FD_SETSIZE for select).
-func newPoller(name string) (p poller, limit int, err error) {
+func newPoller(name string, keep bool) (p poller, limit int, err error) {
 	switch name {
 	case "select":
 		return &selectPoller{}, fdSetSize, nil
 	case "poll":
 		return &pollPoller{}, math.MaxInt32 + 1, nil
 	case "epoll":
-		return newEpollPoller()
+		return newEpollPoller(keep)
 	case "uring":
 		return newUringPoller()
 	case "auto":
 		if p, limit, err := newUringPoller(); err == nil {
 			return p, limit, nil
 		}
-		return newEpollPoller()
+		return newEpollPoller(keep)
 	}
 	return nil, 0, CheckPoller(name)
 }

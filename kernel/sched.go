@@ -116,7 +116,7 @@ func (k *Kernel) schedule(done chan<- loopResult) {
 
 // start makes the poller and the wakeup fd Stop writes to.
 func (k *Kernel) start() error {
-	p, limit, err := newPoller(k.pollerName)
+	p, limit, err := newPoller(k.pollerName, k.ownedFDs)
 	if err != nil {
 		return err
 	}
@@ -131,6 +131,10 @@ func (k *Kernel) start() error {
 		return fmt.Errorf("kernel: cannot watch the wakeup eventfd %d: %w", efd, err)
 	}
 	k.p, k.fdLimit, k.epoch = p, limit, time.Now()
+	k.keeps = false
+	if kp, ok := p.(interface{ keeps() bool }); ok {
+		k.keeps = kp.keeps()
+	}
 	k.uring = nil
 	if c, ok := p.(completer); ok {
 		k.uring = c

@@ -15,7 +15,7 @@ import (
 // report it.
 const pollRDHUP = 0
 
-func newEpollPoller() (poller, int, error) {
+func newEpollPoller(bool) (poller, int, error) {
 	return nil, 0, errors.New("kernel: the epoll poller is Linux only")
 }
 

@@ -70,6 +70,7 @@ type task struct {
 	waiters []*task   // tasks in WaitTask on this one (pyos's exit_waiting)
 	fd      int       // sIO: the fd waited on
 	write   bool      // sIO: WriteWait rather than ReadWait
+	waited  bool      // fd is the last fd it waited on, not closed through the kernel since
 	when    int64     // sSleep: deadline, kernel clock (ns)
 	seq     uint64    // sSleep: tie-break: FIFO among equal deadlines; sIO: when the wait began
 	hidx    int       // sSleep: index in the timer heap

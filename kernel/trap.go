@@ -27,8 +27,9 @@ const (
 	OpSend      Op = 13 // A = fd, Buf (native: B = struct ck_buf *); result: bytes sent, all of them
 	OpMailSend  Op = 14 // A = TID, B = word (at most 1<<63-1), Buf: bytes (copied); result 1 when delivered, 0 for no such task
 	OpMailRecv  Op = 15 // Buf: set to the bytes; result: the word of the next message
+	OpClose     Op = 16 // A = fd; result 0, or an error: close fd, failing the other tasks' waits on it
 
-	opMax = OpMailRecv
+	opMax = OpClose
 )
 
 var opNames = [...]string{
@@ -36,6 +37,7 @@ var opNames = [...]string{
 	OpKillTask: "KillTask", OpWaitTask: "WaitTask", OpReadWait: "ReadWait",
 	OpWriteWait: "WriteWait", OpSleep: "Sleep", OpExit: "Exit", OpCall: "Call",
 	OpAccept: "Accept", OpRecv: "Recv", OpSend: "Send", OpMailSend: "MailSend", OpMailRecv: "MailRecv",
+	OpClose: "Close",
 }
 
 // String returns the op's name, such as "Yield".

@@ -73,6 +73,15 @@ func (k *Kernel) poll() error {
 	// The woken tasks join the ready queue in the order their waits
 	// began, as pyos's, whatever order the poller reported the fds in:
 	// a program's output does not depend on the poller.
+	k.flushWoken()
+	if len(k.timers) > 0 {
+		k.expire()
+	}
+	return nil
+}
+
+// flushWoken wakes the tasks in k.woken in the order their waits began.
+func (k *Kernel) flushWoken() {
 	if len(k.woken) > 1 {
 		slices.SortFunc(k.woken, func(a, b wakeup) int { return cmp.Compare(a.t.seq, b.t.seq) })
 	}
@@ -81,10 +90,6 @@ func (k *Kernel) poll() error {
 		k.woken[i] = wakeup{}
 	}
 	k.woken = k.woken[:0]
-	if len(k.timers) > 0 {
-		k.expire()
-	}
-	return nil
 }
 
 // now reads the kernel's monotonic clock, in nanoseconds.
@@ -104,6 +109,13 @@ func (k *Kernel) ioReady(fd int, ev uint32) {
 		return
 	}
 	w := &k.fds[fd]
+	if k.keeps && len(w.r)+len(w.w) == 0 {
+		// A kept registration nobody waits on any more (its task did
+		// not wait again before this poll): level-triggered, it would be
+		// reported on every wait, so it is dropped until the next wait.
+		k.p.watch(fd, 0)
+		return
+	}
 	if ev&evBad != 0 {
 		k.wakeLater(&w.r, int64(CodeBadFD))
 		k.wakeLater(&w.w, int64(CodeBadFD))

@@ -75,12 +75,18 @@ type echoPeer struct {
 // connections x 200 messages x 1 KiB from a client process of its own,
 // and reports and returns the best messages per second of each.
 func bestRates(b *testing.B, servers []echoPeer) map[string]float64 {
+	return bestRatesBy(b, measure.ClientNet, servers)
+}
+
+// bestRatesBy is bestRates with the load made by client (measure.ClientNet
+// or measure.ClientRing).
+func bestRatesBy(b *testing.B, client string, servers []echoPeer) map[string]float64 {
 	const conns, msgs, rounds = 200, 200, 3
 	best := map[string]float64{}
 	for range b.N {
 		for range rounds {
 			for _, s := range servers {
-				d, err := measure.ManyConnsEcho(s.start, conns, conns*msgs)
+				d, err := measure.ManyConnsEchoBy(client, s.start, conns, conns*msgs)
 				if err != nil {
 					b.Fatalf("%s: %v", s.name, err)
 				}

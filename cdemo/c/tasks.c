@@ -310,8 +310,8 @@ uintptr_t ck_yielder(ck_coroutine *co, uintptr_t arg)
 
 /* ck_misuse makes bad traps and prints each result: a trap on no
  * coroutine (as from code outside any task), an unknown op, a negative fd,
- * an fd that is not open. The kernel answers each with an error code and
- * goes on. */
+ * an fd that is not open (a pipe closed with CK_TRAP_CLOSE, then closed
+ * again). The kernel answers each with an error code and goes on. */
 uintptr_t ck_misuse(ck_coroutine *co, uintptr_t out)
 {
 	struct ck_out *o = (struct ck_out *)out;
@@ -325,6 +325,13 @@ uintptr_t ck_misuse(ck_coroutine *co, uintptr_t out)
 	sayv(o, "send, NULL data:", trap(co, CK_TRAP_SEND, 1, (uintptr_t)&none));
 	sayv(o, "recv, negative fd:", trap(co, CK_TRAP_RECV, (uintptr_t)-1, (uintptr_t)&lend));
 	sayv(o, "accept, closed fd:", trap(co, CK_TRAP_ACCEPT, 1000, 0));
+	int p[2];
+	if (pipe(p) == 0) {
+		sayv(o, "close:", trap(co, CK_TRAP_CLOSE, (uintptr_t)p[0], 0));
+		sayv(o, "close again:", trap(co, CK_TRAP_CLOSE, (uintptr_t)p[0], 0));
+		close(p[1]);
+	}
+	sayv(o, "close, negative fd:", trap(co, CK_TRAP_CLOSE, (uintptr_t)-1, 0));
 	sayv(o, "still running:", trap(co, CK_TRAP_GETTID, 0, 0));
 	return 0;
 }

@@ -71,13 +71,15 @@ type Server struct {
 func (s *Server) Stop() error { return s.stop() }
 
 // StartKernel starts the kernel echo server made by server, under poller,
-// on 127.0.0.1, port 0.
+// on 127.0.0.1, port 0. The echo servers close each fd they wait on just
+// before their task ends, as kernel.WithOwnedFDs asks, and the kernel is
+// made with it (under epoll: one epoll_ctl less per message).
 func StartKernel(server func(fd int) kernel.Task, poller string) (*Server, error) {
 	fd, addr, err := kernel.Listen("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	k := kernel.New(kernel.WithPoller(poller))
+	k := kernel.New(kernel.WithPoller(poller), kernel.WithOwnedFDs())
 	k.Spawn(server(fd))
 	done := make(chan error, 1)
 	go func() { done <- k.Run() }()
@@ -85,13 +87,14 @@ func StartKernel(server func(fd int) kernel.Task, poller string) (*Server, error
 }
 
 // StartGroup starts the kernel echo server made by server on a group of
-// n kernels under poller, each accepting on its own SO_REUSEPORT socket.
+// n kernels under poller, each accepting on its own SO_REUSEPORT socket,
+// WithOwnedFDs as StartKernel.
 func StartGroup(server func(fd int) kernel.Task, poller string, n int) (*Server, error) {
 	fds, addr, err := kernel.ListenGroup("127.0.0.1:0", n)
 	if err != nil {
 		return nil, err
 	}
-	g := kernel.NewGroup(n, kernel.WithPoller(poller))
+	g := kernel.NewGroup(n, kernel.WithPoller(poller), kernel.WithOwnedFDs())
 	for i, fd := range fds {
 		g.SpawnOn(i, server(fd))
 	}
@@ -187,6 +190,8 @@ type clientSpec struct {
 	Conns int    `json:"conns"`
 	Msgs  int    `json:"msgs"` // 0: echo 100 bytes on each, say "ready", and hold them until stdin closes
 	Size  int    `json:"size"`
+	// Client is ClientNet (or "") or ClientRing: who makes the load.
+	Client string `json:"client,omitempty"`
 }
 
 func init() {
@@ -220,6 +225,19 @@ func clientMain(spec string) int {
 		fmt.Println("ready")
 		io.Copy(io.Discard, os.Stdin)
 		cl.Close()
+		return 0
+	}
+	if c.Client == ClientRing {
+		cl, err := Dial(c.Addr, c.Conns)
+		if err != nil {
+			return fail(err)
+		}
+		defer cl.Close()
+		d, n, err := ringLoad(cl, c)
+		if err != nil {
+			return fail(err)
+		}
+		json.NewEncoder(os.Stdout).Encode(echoload.Stats{Msgs: n, Bytes: n * int64(c.Size), Duration: d})
 		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -322,6 +340,12 @@ const C10KSize = 1 << 10
 // server, and returns the time n of them took, from the moment all were
 // open.
 func ManyConnsEcho(start func() (*Server, error), conns, n int) (time.Duration, error) {
+	return ManyConnsEchoBy(ClientNet, start, conns, n)
+}
+
+// ManyConnsEchoBy is ManyConnsEcho with the load made by client:
+// ClientNet (package net's, echoload) or ClientRing (see RingClientAvail).
+func ManyConnsEchoBy(client string, start func() (*Server, error), conns, n int) (time.Duration, error) {
 	if err := RaiseFDLimit(conns); err != nil {
 		return 0, err
 	}
@@ -331,7 +355,7 @@ func ManyConnsEcho(start func() (*Server, error), conns, n int) (time.Duration, 
 	}
 	defer s.Stop()
 	msgs := max((n+conns-1)/conns, 1)
-	cmd, in, out, err := clientProcess(clientSpec{Addr: s.Addr, Conns: conns, Msgs: msgs, Size: C10KSize})
+	cmd, in, out, err := clientProcess(clientSpec{Addr: s.Addr, Conns: conns, Msgs: msgs, Size: C10KSize, Client: client})
 	if err != nil {
 		return 0, err
 	}
