@@ -197,3 +197,44 @@ func ExampleSys_RecvLent() {
 	// echoed "ping"
 	// peer closed
 }
+
+// Under WithOwnedFDs a task closes what it waited on through the kernel
+// (Sys.Close), and the epoll kernel keeps each fd registered across
+// waits instead of re-arming it for every one. Here a reader waits on a
+// pipe three times and closes it; a writer feeds it.
+func ExampleWithOwnedFDs() {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, w := p[0], p[1]
+	k := kernel.New(kernel.WithPoller("epoll"), kernel.WithOwnedFDs())
+	k.Spawn(kernel.Go(func(s *kernel.Sys) {
+		buf := make([]byte, 16)
+		for range 3 {
+			if err := s.ReadWait(r); err != nil {
+				fmt.Println(err)
+				return
+			}
+			n, _ := unix.Read(r, buf)
+			fmt.Printf("read %q\n", buf[:n])
+		}
+		fmt.Println("close:", s.Close(r))
+	}))
+	k.Spawn(kernel.Go(func(s *kernel.Sys) {
+		for _, m := range []string{"a", "b", "c"} {
+			s.Sleep(time.Millisecond)
+			unix.Write(w, []byte(m))
+		}
+		unix.Close(w) // never waited on: any close will do
+	}))
+	if err := k.Run(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// read "a"
+	// read "b"
+	// read "c"
+	// close: <nil>
+}

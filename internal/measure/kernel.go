@@ -167,7 +167,7 @@ func Echo(server func(fd int) kernel.Task, poller string, n int) (time.Duration,
 	if err != nil {
 		return 0, err
 	}
-	k := kernel.New(kernel.WithPoller(poller))
+	k := kernel.New(kernel.WithPoller(poller), kernel.WithOwnedFDs()) // as StartKernel
 	k.Spawn(server(fd))
 	done := make(chan error, 1)
 	go func() { done <- k.Run() }()
