@@ -196,8 +196,8 @@ func (k *Kernel) syscall(t *task, tr Trap) (blocked bool) {
 // ioWait puts t in the wait of op (ReadWait or WriteWait) on fd. It
 // returns ok if t now waits, or the result word to return at once.
 func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
-	if fd < 0 || fd == k.wakefd || fd > math.MaxInt32 {
-		return int64(CodeBadFD), false // the kernel's own eventfd is no task's; fds are C ints
+	if fd < 0 || fd == k.wakefd || fd > math.MaxInt32 || k.p.own(fd) {
+		return int64(CodeBadFD), false // the kernel's own fds are no task's; fds are C ints
 	}
 	if fd >= k.fdLimit {
 		return int64(CodeFDSet), false
@@ -241,8 +241,8 @@ func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
 // sweep, as for any closed fd), the poller forgets fd, and it is closed.
 func (k *Kernel) closeFD(t *task, a uintptr) int64 {
 	fd := int(a)
-	if a > math.MaxInt32 || fd == k.wakefd || !fdOpen(fd) {
-		return int64(CodeBadFD)
+	if a > math.MaxInt32 || fd == k.wakefd || k.p.own(fd) || !fdOpen(fd) {
+		return int64(CodeBadFD) // the kernel's own fds are no task's
 	}
 	if fd < len(k.fds) {
 		w := &k.fds[fd]

@@ -121,3 +121,5 @@ func (p *epollPoller) wait(timeout time.Duration, evs []event) ([]event, error) 
 }
 
 func (p *epollPoller) close() error { return unix.Close(p.epfd) }
+
+func (p *epollPoller) own(fd int) bool { return fd == p.epfd }

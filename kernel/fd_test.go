@@ -221,8 +221,9 @@ func TestOwnedFDs(t *testing.T) {
 
 // TestCloseTrap: Close (Go) and CloseOp (step) close an fd through the
 // kernel: the other tasks waiting on it get ErrBadFD at once, under every
-// poller; a second close, a negative fd or the kernel's own eventfd get
-// ErrBadFD / CodeBadFD.
+// poller; a second close, a negative fd or the kernel's own fds (its
+// eventfd, the poller's epoll instance or io_uring ring) get ErrBadFD /
+// CodeBadFD, and those stay open.
 func TestCloseTrap(t *testing.T) {
 	eachPoller(t, func(t *testing.T, poller string) {
 		var p [2]int // not pipe(t): its cleanup would close the numbers again
@@ -247,6 +248,16 @@ func TestCloseTrap(t *testing.T) {
 			}
 			if err := s.Close(k.wakefd); err != ErrBadFD {
 				t.Errorf("Close of the kernel's eventfd = %v, want ErrBadFD", err)
+			}
+			for fd := range 4096 { // epoll's instance, uring's ring
+				if k.p.own(fd) {
+					if err := s.Close(fd); err != ErrBadFD || !fdOpen(fd) {
+						t.Errorf("Close of the poller's fd %d = %v (open after: %v), want ErrBadFD", fd, err, fdOpen(fd))
+					}
+					if err := s.ReadWait(fd); err != ErrBadFD {
+						t.Errorf("ReadWait on the poller's fd %d = %v, want ErrBadFD", fd, err)
+					}
+				}
 			}
 		}))
 		var stepR []int64

@@ -85,3 +85,5 @@ func (p *pollPoller) wait(timeout time.Duration, evs []event) ([]event, error) {
 }
 
 func (p *pollPoller) close() error { return nil }
+
+func (p *pollPoller) own(int) bool { return false }

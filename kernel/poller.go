@@ -43,6 +43,10 @@ type poller interface {
 
 	// close releases the poller's own resources.
 	close() error
+
+	// own reports whether fd is one of the poller's own (an epoll
+	// instance, an io_uring ring), which no task may close or wait on.
+	own(fd int) bool
 }
 
 // Pollers returns the pollers that work here, by the names WithPoller

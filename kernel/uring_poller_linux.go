@@ -160,6 +160,8 @@ func (p *uringPoller) polled(c *cqe, evs []event) []event {
 	return append(evs, event{fd, ev})
 }
 
+func (p *uringPoller) own(fd int) bool { return fd == p.r.fd }
+
 func (p *uringPoller) close() error {
 	p.buf.close(p.r)
 	p.r.close()
