@@ -84,8 +84,8 @@ func MailSendOp(tid TID, word uintptr, data *[]byte) Trap {
 }
 
 // CloseOp returns the trap that closes fd through the kernel: the other
-// tasks waiting on fd get CodeBadFD, the poller forgets it, and then it
-// is closed. Its result is 0, or a negative errno or Code. A kernel made
+// tasks waiting on fd, in a readiness wait or a completion trap, get
+// CodeBadFD, the poller forgets it, and then it is closed. Its result is 0, or a negative errno or Code. A kernel made
 // WithOwnedFDs needs every fd a task waited on and outlives closed this
 // way; any kernel takes it.
 func CloseOp(fd int) Trap { return Trap{Op: OpClose, A: uintptr(fd)} }

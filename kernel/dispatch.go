@@ -237,8 +237,9 @@ func (k *Kernel) ioWait(t *task, op Op, fd int) (r int64, ok bool) {
 }
 
 // closeFD is trap Close of t: the other tasks' waits on fd fail with
-// CodeBadFD (their requests in flight under uring end at the next
-// sweep, as for any closed fd), the poller forgets fd, and it is closed.
+// CodeBadFD (under uring their requests in flight are cancelled, and end
+// with it when their completions come), the poller forgets fd, and it is
+// closed.
 func (k *Kernel) closeFD(t *task, a uintptr) int64 {
 	fd := int(a)
 	if a > math.MaxInt32 || fd == k.wakefd || k.p.own(fd) || !fdOpen(fd) {
@@ -248,8 +249,11 @@ func (k *Kernel) closeFD(t *task, a uintptr) int64 {
 		w := &k.fds[fd]
 		k.wakeLater(&w.r, int64(CodeBadFD))
 		k.wakeLater(&w.w, int64(CodeBadFD))
-		k.flushWoken()
 	}
+	if k.uring != nil {
+		k.closeOps(fd)
+	}
+	k.flushWoken()
 	k.p.watch(fd, 0)
 	if t.waited && t.fd == fd {
 		t.waited = false // nothing to forget at its end

@@ -283,3 +283,31 @@ func TestCloseTrap(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseOps: Close of an fd another task has a completion trap in
+// flight on (a Recv) ends that trap with ErrBadFD at once, under every
+// poller: under uring by cancelling the request, not at the next sweep of
+// closed fds (an hour away here).
+func TestCloseOps(t *testing.T) {
+	setSweep(t, time.Hour)
+	eachPoller(t, func(t *testing.T, poller string) {
+		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(sp[1])
+		k := New(withPoller(poller))
+		var recvErr, closeErr error = errNotRun, errNotRun
+		k.Spawn(Go(func(s *Sys) {
+			_, recvErr = s.Recv(sp[0], make([]byte, 16))
+		}))
+		k.Spawn(Go(func(s *Sys) {
+			s.Yield() // the receiver waits now
+			closeErr = s.Close(sp[0])
+		}))
+		runWithin(t, k, 5*time.Second, "a Recv on an fd closed through the kernel never ended")
+		if recvErr != ErrBadFD || closeErr != nil {
+			t.Errorf("Recv %v, Close %v; want ErrBadFD, nil", recvErr, closeErr)
+		}
+	})
+}

@@ -195,18 +195,35 @@ func (k *Kernel) retryStarved() {
 func (k *Kernel) sweepOps() {
 	for _, o := range k.ops {
 		if o != nil && o.t != nil && o.flags&opBadFD == 0 && !fdOpen(int(o.fd)) {
-			o.flags |= opBadFD
-			if k.dropStarved(o) {
-				t := o.t
-				t.io = nil
-				k.freeOp(o)
-				k.nio--
-				k.woken = append(k.woken, wakeup{t, int64(CodeBadFD)})
-				continue
-			}
-			k.cancelOp(o)
+			k.failOp(o)
 		}
 	}
+}
+
+// closeOps ends the requests in flight on fd, which the Close trap is
+// about to close, as sweepOps does those of a closed fd: their tasks get
+// CodeBadFD (through k.woken, or the cancelled request's completion).
+func (k *Kernel) closeOps(fd int) {
+	for _, o := range k.ops {
+		if o != nil && o.t != nil && o.flags&opBadFD == 0 && int(o.fd) == fd {
+			k.failOp(o)
+		}
+	}
+}
+
+// failOp ends request o, whose fd is gone, with CodeBadFD: a receive
+// that waits for a lent buffer at once, any other by cancelling it.
+func (k *Kernel) failOp(o *ioOp) {
+	o.flags |= opBadFD
+	if k.dropStarved(o) {
+		t := o.t
+		t.io = nil
+		k.freeOp(o)
+		k.nio--
+		k.woken = append(k.woken, wakeup{t, int64(CodeBadFD)})
+		return
+	}
+	k.cancelOp(o)
 }
 
 // opsInFlight counts the requests not yet reaped.
