@@ -316,41 +316,33 @@ func BenchmarkMailbox(b *testing.B) {
 		b.StopTimer()
 		<-done
 	})
-	b.Run("chan-threads", func(b *testing.B) {
-		ping, pong := make(chan int), make(chan int)
-		var wg sync.WaitGroup
-		wg.Go(func() {
+	b.Run("chan-threads", func(b *testing.B) { chanRoundTrips(b, true) })
+	b.Run("chan", func(b *testing.B) { chanRoundTrips(b, false) })
+}
+
+// chanRoundTrips makes b.N round trips over unbuffered channels between
+// two goroutines, each locked to a thread of its own if locked.
+func chanRoundTrips(b *testing.B, locked bool) {
+	ping, pong := make(chan int), make(chan int)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if locked {
 			runtime.LockOSThread()
-			for v := range ping {
-				pong <- v
-			}
-		})
+		}
+		for v := range ping {
+			pong <- v
+		}
+	})
+	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		b.ResetTimer()
-		for i := range b.N {
-			ping <- i
-			<-pong
-		}
-		b.StopTimer()
-		close(ping)
-		wg.Wait()
-	})
-	b.Run("chan", func(b *testing.B) {
-		ping, pong := make(chan int), make(chan int)
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for v := range ping {
-				pong <- v
-			}
-		})
-		b.ResetTimer()
-		for i := range b.N {
-			ping <- i
-			<-pong
-		}
-		b.StopTimer()
-		close(ping)
-		wg.Wait()
-	})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ping <- i
+		<-pong
+	}
+	b.StopTimer()
+	close(ping)
+	wg.Wait()
 }
