@@ -85,9 +85,11 @@ func MailSendOp(tid TID, word uintptr, data *[]byte) Trap {
 
 // CloseOp returns the trap that closes fd through the kernel: the other
 // tasks waiting on fd, in a readiness wait or a completion trap, get
-// CodeBadFD, the poller forgets it, and then it is closed. Its result is 0, or a negative errno or Code. A kernel made
-// WithOwnedFDs needs every fd a task waited on and outlives closed this
-// way; any kernel takes it.
+// CodeBadFD, the poller forgets fd, and then it is closed. Its result is
+// 0, or a negative errno or Code (CodeBadFD for an fd that is not open
+// or is the kernel's own). Under WithOwnedFDs a task that waited on an
+// fd and lives on after closing it must close it this way; every kernel
+// takes the trap.
 func CloseOp(fd int) Trap { return Trap{Op: OpClose, A: uintptr(fd)} }
 
 // MailRecvOp returns the trap that takes the next message of the task's

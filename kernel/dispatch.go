@@ -259,7 +259,10 @@ func (k *Kernel) closeFD(t *task, a uintptr) int64 {
 		t.waited = false // nothing to forget at its end
 	}
 	if err := unix.Close(fd); err != nil {
-		return -int64(err.(unix.Errno))
+		if e, ok := err.(unix.Errno); ok {
+			return -int64(e)
+		}
+		return int64(CodeIOFailed)
 	}
 	return 0
 }
